@@ -1,0 +1,65 @@
+"""Parse MLIR text with the real MLIR bindings shipped in iree-base-compiler."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from iree.compiler import ir
+
+from costmodel.errors import InputError, IRParseError
+from costmodel.ir.source import decode_ir
+
+_LOC_RE = re.compile(r'loc\("(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')
+
+
+@dataclass
+class ParsedModule:
+    """A parsed module together with the context that owns it (the module dies with it)."""
+
+    context: ir.Context
+    module: ir.Module
+    text: str
+    filename: str
+
+
+def _location(loc: ir.Location) -> tuple[int, int] | None:
+    m = _LOC_RE.search(str(loc))
+    if m is None:
+        return None
+    return int(m.group("line")), int(m.group("col"))
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(msg.split())
+
+
+def to_parse_error(exc: ir.MLIRError, filename: str) -> IRParseError:
+    """Turn MLIR's diagnostics into one typed error pointing at line:column."""
+    diags = list(exc.error_diagnostics)
+    for diag in diags:
+        pos = _location(diag.location)
+        if pos is not None:
+            notes = tuple(
+                f"{_location(n.location) or ''} {_one_line(n.message)}".strip() for n in diag.notes
+            )
+            return IRParseError(_one_line(diag.message), line=pos[0], column=pos[1],
+                                filename=filename, notes=notes)
+    message = _one_line(diags[0].message) if diags else _one_line(str(exc))
+    return IRParseError(message, line=1, column=1, filename=filename)
+
+
+def parse_mlir(data: bytes | str, *, filename: str = "<input>") -> ParsedModule:
+    """Parse and verify MLIR text; raise IRParseError (with line:column) or InputError."""
+    text = decode_ir(data, filename=filename)
+    ctx = ir.Context()
+    try:
+        with ctx, ir.Location.unknown():
+            module = ir.Module.parse(text)
+    except ir.MLIRError as exc:
+        raise to_parse_error(exc, filename) from None
+    except (ValueError, RuntimeError) as exc:  # bindings raise these for some malformed input
+        raise InputError(f"{filename}: {_one_line(str(exc))}") from None
+    if not len(module.body.operations):
+        raise InputError(f"{filename}: module contains no operations")
+    return ParsedModule(context=ctx, module=module, text=text, filename=filename)

@@ -1,0 +1,1 @@
+"""Tuning strategies and studies built on the cost model."""

@@ -44,7 +44,7 @@ OPS_PER_LAYER = 29
 
 
 def make_module(n_ops: int) -> str:
-    """MLIR text with about ``n_ops`` operations (rounded up to whole layers)."""
+    """MLIR text with at least ``n_ops`` operations (rounded up to whole layers)."""
     shapes = [(64, 96, 128), (33, 17, 250), (128, 256, 64), (7, 1000, 13)]
     layers = []
     for i in range(-(-n_ops // OPS_PER_LAYER)):

@@ -53,6 +53,9 @@ def parse_mlir(data: bytes | str, *, filename: str = "<input>") -> ParsedModule:
     """Parse and verify MLIR text; raise IRParseError (with line:column) or InputError."""
     text = decode_ir(data, filename=filename)
     ctx = ir.Context()
+    # One context per parse: MLIR's per-context thread pool would cost threads per request
+    # and leave locks that make fork() unsafe.
+    ctx.enable_multithreading(False)
     try:
         with ctx, ir.Location.unknown():
             module = ir.Module.parse(text)

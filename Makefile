@@ -1,0 +1,30 @@
+# Two commands matter: `make serve` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 50051
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test proto bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m service
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+proto: $(STAMP)
+	$(PY) -m proto.generate
+
+bench: $(STAMP)
+	$(PY) benchmarks/featurize.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""gRPC glue: exposes costmodel and tuner to compiler passes. No logic of its own."""

@@ -1,0 +1,73 @@
+"""Build and run the gRPC server: costmodel.v1 plus standard health and reflection."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from proto.costmodel.v1 import costmodel_service_pb2 as cm_pb
+from proto.costmodel.v1 import costmodel_service_pb2_grpc as cm_grpc
+from service.costmodel_servicer import CostModelServicer
+
+log = logging.getLogger("service")
+
+#: Largest request or response; IR over this is refused by gRPC before we parse it.
+MAX_MESSAGE_BYTES = 80 * 1024 * 1024
+COSTMODEL_SERVICE = cm_pb.DESCRIPTOR.services_by_name["CostModelService"].full_name
+
+
+class Server:
+    def __init__(self, host: str = "127.0.0.1", port: int = 50051, *, max_workers: int = 8
+                 ) -> None:
+        self.grpc_server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                     ("grpc.so_reuseport", 0)])
+        cm_grpc.add_CostModelServiceServicer_to_server(CostModelServicer(), self.grpc_server)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
+        reflection.enable_server_reflection(
+            (COSTMODEL_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.port = self.grpc_server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot bind {address}")
+        self.host = host
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self.grpc_server.start()
+        for name in ("", COSTMODEL_SERVICE):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop taking calls, report NOT_SERVING, and let in-flight calls finish."""
+        self.health.enter_graceful_shutdown()
+        self.grpc_server.stop(grace).wait()
+
+
+def serve(host: str, port: int) -> None:
+    server = Server(host, port)
+    server.start()
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: draining", signum)
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"listening on {server.address}", flush=True)
+    done.wait()
+    server.stop()
+    print("stopped", flush=True)

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compact", action="store_true", help="with --json: no indentation")
     p.add_argument("--tokens", action="store_true", help="include the IR token stream")
     p.set_defaults(func=_analyze)
+    from costmodel.cli_data import add_parsers
+    add_parsers(sub)
     return parser
 
 

@@ -21,6 +21,7 @@ from iree.compiler.tools.binaries import find_tool
 from costmodel.errors import InputError
 from costmodel.ir.parse import parse_mlir
 from costmodel.measure.asm import AsmMetrics, asm_metrics_from_dir
+from costmodel.measure.cpu import die_with_parent
 from costmodel.measure.errors import InfeasibleError
 from costmodel.measure.options import CompileOptions
 from costmodel.measure.regalloc import REMARK_FLAG, RegallocStats, parse_regalloc_remarks
@@ -167,7 +168,7 @@ def compile_module(mlir_text: str, options: CompileOptions | None = None, *,
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                                  timeout=options.timeout_s)
+                                  timeout=options.timeout_s, preexec_fn=die_with_parent)
         except subprocess.TimeoutExpired:
             elapsed = time.perf_counter() - t0
             msg = f"iree-compile did not finish within {options.timeout_s:g} s"

@@ -37,3 +37,18 @@ def pinned(core: int | None = None) -> Iterator[int]:
         yield chosen
     finally:
         os.sched_setaffinity(0, before)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child process: get SIGKILL when the parent dies, so a killed collector leaves no
+    compilers behind (even ones it had paused with SIGSTOP)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: nothing to arrange
+        pass

@@ -1,0 +1,148 @@
+"""`costmodel collect`, `costmodel noise` and `costmodel datasets`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from costmodel.errors import InputError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from costmodel.collect import collect, real_model_items, synthetic_items
+    from costmodel.programs import FAMILIES, REAL_MODELS
+
+    families = list(FAMILIES) if args.families in ("all", "") else _csv(args.families)
+    items = []
+    if args.samples:
+        items += synthetic_items(families, args.samples, seed=args.seed,
+                                 schedules_per_group=args.schedules_per_group)
+    models = [] if args.real_models == "none" else (
+        list(REAL_MODELS) if args.real_models == "all" else _csv(args.real_models))
+    if models:
+        items += real_model_items(models)
+    if not items:
+        raise InputError("nothing to collect: give --samples N and/or --real-models")
+    stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,
+                    checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+                    collection={"families": families, "samples": args.samples,
+                                "schedules_per_group": args.schedules_per_group,
+                                "seed": args.seed, "real_models": models})
+    _summary(args.out, stats)
+    if stats.interrupted:
+        print("interrupted: finished samples are saved; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_noise(args: argparse.Namespace) -> int:
+    from costmodel.collect import collect, noise_items, noise_report
+    from costmodel.dataset import update_manifest
+
+    items = noise_items(args.data, args.samples, run=args.run, seed=args.seed)
+    stats = collect(items, args.data, workers=args.workers, time_cap_s=args.time_cap,
+                    progress=not args.quiet)
+    report = noise_report(args.data, run=args.run)
+    update_manifest(args.data, noise=report)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for k, v in report.items():
+            print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+    return 130 if stats.interrupted else 0
+
+
+def _summary(out: str, stats) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from costmodel.dataset import load
+
+    _, _, manifest = load(out)
+    t = Table(title=f"{out}: {manifest['rows']} rows, {manifest['groups']} groups")
+    for col in ("family", "rows", "groups"):
+        t.add_column(col, justify="left" if col == "family" else "right")
+    for fam, n in manifest["rows_per_family"].items():
+        t.add_row(fam, str(n), str(manifest["groups_per_family"].get(fam, 0)))
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+    console.print(t)
+    console.print(f"this run: {stats.measured} measured ({stats.feasible} feasible, "
+                  f"{stats.noisy} noisy), {stats.skipped} already present, "
+                  f"{stats.seconds:.0f} s")
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from costmodel.dataset import DatasetError, validate
+
+    root = Path(args.root)
+    found = []
+    for d in sorted(p.parent for p in root.glob("*/manifest.json")):
+        try:
+            m = validate(d)
+            found.append({"path": str(d), "valid": True, "manifest": m})
+        except DatasetError as exc:
+            found.append({"path": str(d), "valid": False, "error": str(exc)})
+    if args.json:
+        print(json.dumps(found, indent=1))
+        return 0
+    if not found:
+        print(f"no datasets under {root}/")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"datasets under {root}/")
+    for col in ("name", "rows", "feasible", "groups", "families", "real models", "noise tau",
+                "hardware"):
+        t.add_column(col)
+    for f in found:
+        if not f["valid"]:
+            t.add_row(Path(f["path"]).name, "-", "-", "-", "-", "-", "-", f"INVALID: {f['error']}")
+            continue
+        m = f["manifest"]
+        noise = m.get("noise") or {}
+        tau = noise.get("kendall_tau")
+        t.add_row(m["name"], str(m["rows"]), str(m.get("rows_feasible")), str(m.get("groups")),
+                  str(len(m.get("rows_per_family", {}))), str(len(m.get("real_models", []))),
+                  "-" if tau is None else f"{tau:.3f}",
+                  f"{m['hardware'].get('cpu_model')} x{m['hardware'].get('cores')}")
+    Console(width=None if sys.stdout.isatty() else 160).print(t)
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("collect", help="measure programs into a dataset (resumable)")
+    p.add_argument("--families", default="all", help="comma list, or 'all' (default)")
+    p.add_argument("--samples", type=int, default=0, help="synthetic samples to plan")
+    p.add_argument("--out", required=True, help="dataset directory, e.g. datasets/NAME")
+    p.add_argument("--schedules-per-group", type=int, default=12)
+    p.add_argument("--real-models", default="none", help="'all', 'none' or a comma list")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None, help="compile workers")
+    p.add_argument("--time-cap", type=float, default=1.0, help="seconds of timing per sample")
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("noise", help="re-measure a sample and record the noise ceiling")
+    p.add_argument("--data", required=True)
+    p.add_argument("--samples", type=int, default=300)
+    p.add_argument("--run", default="repeat-1")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--time-cap", type=float, default=1.0)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_noise)
+
+    p = sub.add_parser("datasets", help="list datasets and their manifests")
+    p.add_argument("--root", default="datasets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_datasets)

@@ -1,0 +1,187 @@
+"""Collect measurements: compile in parallel workers, time serially on one pinned core.
+
+Compile workers use every core; the parent times each compiled module alone on its pinned
+core while all workers and their compilers are paused (SIGSTOP), so timed runs overlap
+neither each other nor compiles. Every finished sample goes to the dataset's journal
+before the next one is timed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from costmodel.collect.freeze import frozen_descendants
+from costmodel.collect.plan import WorkItem
+from costmodel.dataset.fingerprint import hardware, load
+from costmodel.dataset.store import DatasetStore
+from costmodel.errors import CostModelError
+
+#: Generous per-sample timing budget for collection; the CI target usually stops it sooner.
+DEFAULT_TIME_CAP_S = 1.0
+
+
+def _init_worker(cores: list[int]) -> None:
+    from costmodel.measure.cpu import die_with_parent
+
+    die_with_parent()
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cores))
+
+
+def compile_item(item: WorkItem):
+    """Worker: render, analyze and compile one item. Returns plain, picklable data."""
+    from costmodel.ir import analyze_text
+    from costmodel.measure import CompileOptions, compile_module
+
+    try:
+        text = item.render()
+    except Exception as exc:  # a generator bug must show up as a row, not vanish
+        return item, None, "", None, f"render failed: {type(exc).__name__}: {exc}"
+    try:
+        flops = analyze_text(text).total()["flops"]
+    except CostModelError:
+        flops = None
+    opts = CompileOptions(data_tiling=item.data_tiling,
+                          ukernels="all" if item.ukernels else "none",
+                          extra_flags=item.extra_flags)
+    try:
+        result = compile_module(text, opts, entry=item.entry)
+    except CostModelError as exc:
+        return item, None, text, flops, f"{type(exc).__name__}: {exc}"
+    return item, result, text, flops, None
+
+
+def base_row(item: WorkItem, hw_id: str, flops: int | None) -> dict:
+    return {
+        "sample_key": item.key, "run": item.run, "group_id": item.group_id,
+        "family": item.family, "source": item.source, "model": item.model,
+        "dispatch": item.dispatch, "shape_json": json.dumps(item.shape, sort_keys=True),
+        "schedule_json": json.dumps(item.schedule, sort_keys=True),
+        "is_default": item.is_default, "pipeline": item.pipeline,
+        "data_tiling": item.data_tiling, "ukernels": "all" if item.ukernels else "none",
+        "hardware_id": hw_id, "measured_at": time.time(), "flops": flops,
+    }
+
+
+def time_row(row: dict, item: WorkItem, result, settings) -> dict:
+    """Fill compile metrics and, when it compiled, the latency of one call."""
+    from costmodel.measure import RunError, make_inputs, time_vmfb
+
+    c = result.to_dict()
+    for k in ("feasible", "error", "error_kind", "compile_time_s", "vmfb_bytes",
+              "static_instructions", "vector_share", "wide_vector_share", "spills", "reloads"):
+        row[k] = c[k]
+    if not result.feasible:
+        return row
+    try:
+        if item.fixed_inputs:
+            inputs = list(item.fixed_inputs)
+        elif result.signature is not None:
+            inputs = make_inputs(result.signature, seed=0)
+        else:
+            raise RunError(f"cannot generate inputs: {result.signature_error}")
+        with frozen_descendants():  # no compile runs while we time
+            lat = time_vmfb(result.vmfb, inputs, entry=item.entry or result.entry,
+                            settings=settings)
+    except CostModelError as exc:
+        row.update(feasible=False, error=str(exc)[:500], error_kind="run_error")
+        return row
+    row.update(latency_median_s=lat.median_s, latency_iqr_s=lat.iqr_s, latency_calls=lat.calls,
+               latency_ci_rel=None if math.isinf(lat.ci_rel) else lat.ci_rel, noisy=lat.noisy)
+    return row
+
+
+@dataclass
+class CollectStats:
+    planned: int = 0
+    skipped: int = 0  # already in the dataset (resume)
+    measured: int = 0
+    feasible: int = 0
+    noisy: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
+            time_cap_s: float = DEFAULT_TIME_CAP_S, checkpoint_every: int = 100,
+            collection: dict | None = None, progress: bool = True,
+            on_row: Callable[[dict], None] | None = None) -> CollectStats:
+    """Measure every item not yet in the dataset at ``out``; export Parquet at checkpoints."""
+    from costmodel.measure import LatencySettings, allowed_cores, pinned
+
+    hw = hardware()
+    store = DatasetStore(out, hardware=hw)
+    done = store.done_keys()
+    todo = [it for it in items if it.key not in done]
+    stats = CollectStats(planned=len(items), skipped=len(items) - len(todo))
+    cores = allowed_cores()
+    timing_core = cores[-1]
+    # Compiles may use every core: they are paused whenever a timed run is in progress.
+    compile_cores = cores
+    workers = workers or len(cores)
+    settings = LatencySettings(time_cap_s=time_cap_s)
+    loads: list[list[float]] = [load()]
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(items), initial=stats.skipped, desc=f"collect {store.root.name}",
+                   unit="sample", dynamic_ncols=True, smoothing=0.05)
+    meta = {**(collection or {}), "hardware_load": loads}
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(compile_cores,))
+    pending: deque[Future] = deque()
+    feed = iter(todo)
+    try:
+        with pinned(timing_core):
+            def refill() -> None:
+                while len(pending) < 2 * workers:
+                    nxt = next(feed, None)
+                    if nxt is None:
+                        return
+                    pending.append(pool.submit(compile_item, nxt))
+
+            refill()
+            while pending:
+                item, result, text, flops, err = pending.popleft().result()
+                refill()
+                row = base_row(item, hw["id"], flops)
+                if result is None:
+                    row.update(feasible=False, error=err[:500], error_kind="input_error")
+                else:
+                    row = time_row(row, item, result, settings)
+                store.add(row, text)
+                stats.measured += 1
+                stats.feasible += bool(row["feasible"])
+                stats.noisy += bool(row.get("noisy"))
+                if on_row is not None:
+                    on_row(row)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(feasible=f"{stats.feasible}/{stats.measured}",
+                                    noisy=stats.noisy, refresh=False)
+                if stats.measured % checkpoint_every == 0:
+                    loads.append(load())
+                    store.export(collection=meta)
+    except KeyboardInterrupt:
+        stats.interrupted = True
+        for f in pending:
+            f.cancel()
+    finally:
+        pool.shutdown(wait=not stats.interrupted, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+        loads.append(load())
+        stats.seconds = time.perf_counter() - t0
+        if len(store):
+            store.export(collection=meta)
+        store.close()
+    return stats

@@ -19,14 +19,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from costmodel.programs import FAMILIES, REAL_MODELS
 
     families = list(FAMILIES) if args.families in ("all", "") else _csv(args.families)
-    items = []
+    models = [] if args.real_models == "none" else (
+        list(REAL_MODELS) if args.real_models == "all" else _csv(args.real_models))
+    # Real-model dispatches first: they are few, and a run stopped early should have them.
+    items = real_model_items(models) if models else []
     if args.samples:
         items += synthetic_items(families, args.samples, seed=args.seed,
                                  schedules_per_group=args.schedules_per_group)
-    models = [] if args.real_models == "none" else (
-        list(REAL_MODELS) if args.real_models == "all" else _csv(args.real_models))
-    if models:
-        items += real_model_items(models)
     if not items:
         raise InputError("nothing to collect: give --samples N and/or --real-models")
     stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,

@@ -10,7 +10,7 @@ import pytest
 
 from costmodel.ir import analyze_text, parse_schedule_text
 from costmodel.programs import (
-    FAMILIES, REAL_MODELS, Schedule, check_schedule, compile_module, configured_root,
+    FAMILIES, REAL_MODELS, Schedule, check_schedule, quick_compile, configured_root,
     default_schedules, real_model_dispatches, sample_schedule, sample_schedules, target_info,
 )
 
@@ -156,7 +156,7 @@ def test_sampled_schedules_compile_and_take_effect(name: str) -> None:
     shape = fam.sample_shape(rng)
     sched = sample_schedule(fam, shape, rng)
     text = fam.render(shape, sched)
-    res = compile_module(text, fam.compile_flags(sched))
+    res = quick_compile(text, fam.compile_flags(sched))
     assert res.ok, res.error
     # IREE kept our tiles on the root, over the loops we rendered.
     assert configured_root(text, sched.tiles, fam.compile_flags(sched)) == \
@@ -167,7 +167,7 @@ def test_default_schedule_compiles_with_data_tiling_and_ukernels() -> None:
     fam = FAMILIES["matmul"]
     shape = {"M": 100, "N": 72, "K": 60}
     for s in default_schedules(fam)[1:]:
-        res = compile_module(fam.render(shape, s), fam.compile_flags(s))
+        res = quick_compile(fam.render(shape, s), fam.compile_flags(s))
         assert res.ok, res.error
 
 
@@ -193,7 +193,7 @@ def test_invalid_schedules_are_rejected_before_compiling_with_a_reason() -> None
     why = reason(big)
     assert why is not None and f"{limit} bytes" in why
     if limit == 16384:  # on this AVX2 host the compiler agrees, with its own words
-        res = compile_module(fam.render(shape, Schedule.make("DoubleTilingExpert", big)))
+        res = quick_compile(fam.render(shape, Schedule.make("DoubleTilingExpert", big)))
         assert not res.ok and "large vector sizes" in res.error
 
 
@@ -204,7 +204,7 @@ def test_unit_extent_loops_are_rejected_where_iree_drops_the_schedule() -> None:
                                              "vector_common_parallel": [1, 8]})
     assert "extent 1" in check_schedule(ew, shape, s)
     # The compiler accepts it, but the root ends up with IREE's own config, not ours.
-    assert compile_module(ew.render(shape, s)).ok
+    assert quick_compile(ew.render(shape, s)).ok
     assert configured_root(ew.render(shape, s), s.tiles) is None
     # A named matmul keeps its schedule with a unit loop, so it is not rejected.
     mm = FAMILIES["matmul"]
@@ -223,7 +223,7 @@ def test_cache_reduction_fill_rule_matches_the_compiler() -> None:
     if target_info().vector_limit_bytes != 16384:
         pytest.skip("calibrated for an AVX2 host")
     assert "fill" in check_schedule(fam, shape, bad)
-    assert not compile_module(fam.render(shape, bad)).ok
+    assert not quick_compile(fam.render(shape, bad)).ok
 
 
 # -- real models ----------------------------------------------------------------------
@@ -252,14 +252,14 @@ def test_real_model_yields_dispatches_that_compile(name: str, dispatches) -> Non
     # Compile the heaviest kernel kind the model has (conv/matmul before copies).
     order = ("conv", "matmul", "matmul_like", "batch_matmul", "softmax", "reduction")
     pick = min(ds, key=lambda d: order.index(d.kind) if d.kind in order else len(order))
-    res = compile_module(pick.mlir)
+    res = quick_compile(pick.mlir)
     assert res.ok, f"{pick.name}: {res.error}"
 
 
 def test_dispatch_benchmark_runs_without_inputs(dispatches) -> None:
     import iree.runtime as rt
     d = next(d for d in dispatches["small_cnn"] if d.kind == "conv")
-    res = compile_module(d.mlir, keep_vmfb=True)
+    res = quick_compile(d.mlir, keep_vmfb=True)
     assert res.ok, res.error
     ctx = rt.SystemContext(config=rt.Config("local-sync"))
     ctx.add_vm_module(rt.VmModule.copy_buffer(ctx.instance, res.vmfb))

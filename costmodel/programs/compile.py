@@ -17,6 +17,8 @@ from iree.compiler import OutputFormat, compile_str
 from iree.compiler.tools.core import CompilerOptions, build_compile_command_line
 from iree.compiler.tools.debugging import TempFileSaver
 
+from costmodel.measure.compile import compiler_errors
+
 #: Vector-size verifier's budget: native_vector_size * this many native vectors
 #: (IREE's --iree-llvmcpu-max-allowed-number-of-native-vectors, default 512). The compiler
 #: rejects any vector op whose size in bytes is >= the product.
@@ -70,7 +72,7 @@ def target_info(target_cpu: str = DEFAULT_TARGET_CPU) -> TargetInfo:
 
 
 @dataclass(frozen=True)
-class CompileResult:
+class CompileCheck:
     ok: bool
     seconds: float
     error: str | None = None  # first "error:" line of the diagnostics when not ok
@@ -96,10 +98,11 @@ def compile_command(flags: Sequence[str] = (), *, target_cpu: str = DEFAULT_TARG
         return build_compile_command_line("-", tfs, options)
 
 
-def compile_module(text: str, flags: Sequence[str] = (), *, target_cpu: str = DEFAULT_TARGET_CPU,
-                   keep_vmfb: bool = False, timeout: float | None = DEFAULT_TIMEOUT_S
-                   ) -> CompileResult:
-    """Compile MLIR text to a vmfb for llvm-cpu; never raises on compiler rejection.
+def quick_compile(text: str, flags: Sequence[str] = (), *, target_cpu: str = DEFAULT_TARGET_CPU,
+                  keep_vmfb: bool = False, timeout: float | None = DEFAULT_TIMEOUT_S
+                  ) -> CompileCheck:
+    """Does it compile? A feasibility check with raw flags and no metrics; never raises on
+    compiler rejection. Measurements use costmodel.measure.compile_module instead.
 
     Runs the same command as ``iree.compiler.compile_str`` but as our own subprocess, so
     a pathological schedule can be stopped after ``timeout`` seconds.
@@ -109,12 +112,12 @@ def compile_module(text: str, flags: Sequence[str] = (), *, target_cpu: str = DE
     try:
         proc = subprocess.run(cmd, input=text.encode(), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:  # subprocess.run has already killed the compiler
-        return CompileResult(False, time.perf_counter() - t0,
+        return CompileCheck(False, time.perf_counter() - t0,
                              error=f"compile timed out after {timeout:g} s")
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
-        return CompileResult(False, dt, error=first_error(proc.stderr.decode(errors="replace")))
-    return CompileResult(True, dt, vmfb=proc.stdout if keep_vmfb else None)
+        return CompileCheck(False, dt, error=first_error(proc.stderr.decode(errors="replace")))
+    return CompileCheck(True, dt, vmfb=proc.stdout if keep_vmfb else None)
 
 
 def executable_configurations(text: str, flags: Sequence[str] = (), *,
@@ -127,14 +130,10 @@ def executable_configurations(text: str, flags: Sequence[str] = (), *,
     return out.decode() if isinstance(out, bytes) else out
 
 
-_ERROR_RE = re.compile(r"error: (.*)")
-
-
 def first_error(text: str) -> str:
-    """The first diagnostic after 'error:', trimmed: the compiler's reason for rejecting."""
-    m = _ERROR_RE.search(text)
-    line = m.group(1) if m else (text.strip().splitlines() or ["unknown compiler error"])[0]
-    return line.strip()[:400]
+    """The compiler's first error, as the measurement backend reports it."""
+    errors = compiler_errors(text)
+    return errors[0] if errors else (text.strip().splitlines() or ["unknown compiler error"])[0][:400]
 
 
 def configured_root(text: str, levels: dict[str, tuple[int, ...]], flags: Sequence[str] = (),

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from costmodel.programs.compile import compile_module, configured_root, target_info
+from costmodel.programs.compile import quick_compile, configured_root, target_info
 from costmodel.programs.constraints import check_schedule
 from costmodel.programs.families import FAMILIES
 from costmodel.programs.space import sample_schedule
@@ -37,7 +37,7 @@ def survey(families: list[str], per_family: int, seed: int, shapes_per_family: i
             shape = shapes[i % len(shapes)]
             sched = sample_schedule(fam, shape, rng)
             assert check_schedule(fam, shape, sched) is None
-            res = compile_module(fam.render(shape, sched), fam.compile_flags(sched))
+            res = quick_compile(fam.render(shape, sched), fam.compile_flags(sched))
             ok += res.ok
             if not res.ok:
                 reasons[res.error or "?"] += 1

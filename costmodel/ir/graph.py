@@ -150,7 +150,9 @@ class GraphBuilder:
         self._maps: dict[ir.Attribute, _Maps] = {}
         self._shapes: dict[tuple, tuple] = {}
         self._named_payload: dict[tuple, tuple[dict[str, int], int, str]] = {}
-        self._values: dict[ir.Value, tuple[int, TypeInfo]] = {}
+        # Keyed by hash(value): MLIR hashes the value's storage pointer, unique while the
+        # module lives, and int keys spare a call into the bindings per lookup.
+        self._values: dict[int, tuple[int, TypeInfo]] = {}
         self._kinds: dict[str, tuple[int, str, bool, bool]] = {}
         self.graph = ProgramGraph()
 
@@ -206,7 +208,7 @@ class GraphBuilder:
         # MLIR again, so only block arguments cost a type lookup.
         operand_types = []
         for v in op.operands:
-            hit = values.get(v)
+            hit = values.get(hash(v))
             if hit is None:
                 operand_types.append(types(v.type))
             else:
@@ -216,7 +218,7 @@ class GraphBuilder:
         for r in op.results:
             t = types(r.type)
             result_types.append(t)
-            values[r] = (idx, t)
+            values[hash(r)] = (idx, t)
         node = OpNode(idx, name, family, parent, depth, mult, operand_types, result_types)
         if not static:
             node.static = False
@@ -264,16 +266,18 @@ class GraphBuilder:
         iter_attr = op.attributes["iterator_types"] if is_generic else None
         # Everything that depends only on the maps and operand types is shared by all ops
         # with the same signature; layers of a model repeat these a lot.
-        key = (name, maps_attr, iter_attr, n_out, *map(id, types))
+        # Attributes are uniqued, so their hashes identify them; int keys avoid calling
+        # back into the bindings for __eq__ on every cache hit.
+        key = (name, hash(maps_attr), hash(iter_attr), n_out, *map(id, types))
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = self._loop_shape(maps_attr, iter_attr, types, n_out)
-        loops, n_in, read, written, shapes_static, maps = shape
+        loops, n_in, read, written, shapes_static, maps, domain, n_reduction = shape
         node.loops = loops
 
         if is_generic:
             payload, n_arith = _payload(op)
-            family = generic_family(loops.n_reduction, n_in, payload, n_arith, maps.identity,
+            family = generic_family(n_reduction, n_in, payload, n_arith, maps.identity,
                                     maps.broadcast)
         else:
             pkey = (name, *map(id, types))
@@ -283,11 +287,10 @@ class GraphBuilder:
             payload, n_arith, family = cached
         node.family = family
         node.payload = payload
-        domain = loops.domain
         if not (static and shapes_static):
             node.static = False
         node.flops = (domain or 0) * n_arith * mult
-        if loops.n_reduction or (is_generic and _reads_outputs(op, n_in, n_out)):
+        if n_reduction or (is_generic and _reads_outputs(op, n_in, n_out)):
             read += written
         node.bytes_read = read * mult
         node.bytes_written = written * mult
@@ -316,8 +319,9 @@ class GraphBuilder:
         loops = LoopNest(ranges, iterators, maps.texts, inner)
         read = sum(t.nbytes or 0 for t in types[:n_in])
         written = sum(t.nbytes or 0 for t in types[n_in:])
-        shapes_static = loops.domain is not None and all(t.elements is not None for t in types)
-        return loops, n_in, read, written, shapes_static, maps
+        domain = loops.domain
+        shapes_static = domain is not None and all(t.elements is not None for t in types)
+        return loops, n_in, read, written, shapes_static, maps, domain, loops.n_reduction
 
     def _schedule(self, op: ir.Operation) -> Schedule | None:
         attrs = op.attributes

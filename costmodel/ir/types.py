@@ -44,12 +44,15 @@ class TypeCache:
     """Maps ir.Type -> TypeInfo. MLIR uniques types per context, so hits are common."""
 
     def __init__(self) -> None:
-        self._cache: dict[ir.Type, TypeInfo] = {}
+        self._cache: dict[int, TypeInfo] = {}
 
     def __call__(self, t: ir.Type) -> TypeInfo:
-        info = self._cache.get(t)
+        # Keyed by the hash of the uniqued type: an int compares without calling back
+        # into the bindings, which a hit on an ir.Type key would do for __eq__.
+        h = hash(t)
+        info = self._cache.get(h)
         if info is None:
-            info = self._cache[t] = _decode(t)
+            info = self._cache[h] = _decode(t)
         return info
 
 

@@ -1,24 +1,29 @@
-"""`python -m service [--host H] [--port P]`; HOST and PORT environment variables also work."""
+"""`python -m service [--host H] [--port P]`.
+
+Environment: HOST, PORT; TOKEN (bearer token for RPCs), ADMIN_TOKEN (admin RPCs);
+TLS_CERT + TLS_KEY (PEM files) for TLS, plus TLS_CLIENT_CA to require client certificates.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
+from costmodel.errors import InputError
+from service.config import ServerConfig
 from service.server import serve
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 50051))
+    parser.add_argument("--host", help="bind address (env HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port, 0 for any (env PORT; default 50051)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        serve(args.host, args.port)
-    except OSError as exc:
+        serve(ServerConfig.from_env(host=args.host, port=args.port))
+    except (OSError, InputError) as exc:
         print(f"service: {exc}", file=sys.stderr)
         return 1
     return 0

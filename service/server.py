@@ -13,6 +13,8 @@ from grpc_reflection.v1alpha import reflection
 
 from proto.costmodel.v1 import costmodel_service_pb2 as cm_pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as cm_grpc
+from service.auth import TokenAuthInterceptor
+from service.config import ServerConfig
 from service.costmodel_servicer import CostModelServicer
 
 log = logging.getLogger("service")
@@ -22,11 +24,23 @@ MAX_MESSAGE_BYTES = 80 * 1024 * 1024
 COSTMODEL_SERVICE = cm_pb.DESCRIPTOR.services_by_name["CostModelService"].full_name
 
 
+#: RPCs that change the server; they always need the admin token.
+ADMIN_METHODS: frozenset[str] = frozenset()
+
+
 class Server:
-    def __init__(self, host: str = "127.0.0.1", port: int = 50051, *, max_workers: int = 8
-                 ) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 50051, *,
+                 config: ServerConfig | None = None) -> None:
+        cfg = config or ServerConfig(host=host, port=port)
+        host, port = cfg.host, cfg.port
+        self.config = cfg
+        interceptors = []
+        if cfg.token or cfg.admin_token or ADMIN_METHODS:
+            interceptors.append(TokenAuthInterceptor(cfg.token, cfg.admin_token, ADMIN_METHODS))
         self.grpc_server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+            futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="rpc"),
+            interceptors=interceptors,
+            maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.so_reuseport", 0)])
@@ -36,7 +50,13 @@ class Server:
         reflection.enable_server_reflection(
             (COSTMODEL_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.port = self.grpc_server.add_insecure_port(address)
+        if cfg.tls is not None:
+            creds = grpc.ssl_server_credentials(
+                [(cfg.tls.key, cfg.tls.cert)], root_certificates=cfg.tls.client_ca,
+                require_client_auth=cfg.tls.client_ca is not None)
+            self.port = self.grpc_server.add_secure_port(address, creds)
+        else:
+            self.port = self.grpc_server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot bind {address}")
         self.host = host
@@ -56,8 +76,8 @@ class Server:
         self.grpc_server.stop(grace).wait()
 
 
-def serve(host: str, port: int) -> None:
-    server = Server(host, port)
+def serve(config: ServerConfig) -> None:
+    server = Server(config=config)
     server.start()
     done = threading.Event()
 

@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_analyze)
     from costmodel.cli_data import add_parsers
     add_parsers(sub)
+    from costmodel.cli_model import add_parsers as add_model_parsers; add_model_parsers(sub)  # noqa: E702
     return parser
 
 

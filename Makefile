@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 50051
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test proto bench clean-venv
+.PHONY: serve test proto bench cpp-client clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 proto: $(STAMP)
 	$(PY) -m proto.generate
+
+cpp-client: $(STAMP)
+	$(MAKE) -C clients/cpp
 
 bench: $(STAMP)
 	$(PY) benchmarks/featurize.py

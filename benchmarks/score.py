@@ -1,0 +1,78 @@
+"""Batched in-process scoring throughput: `python benchmarks/score.py [--model DIR] [--json]`.
+
+Scores N candidate schedules of one matmul kernel with ``model.predict(kernel=...,
+schedules=[...])`` (the IR is parsed once, as a tuner would) and prints candidate
+schedules/s for all of the model's targets and for latency alone (median of repeats).
+Without --model it trains a throwaway latency model on --data (default datasets/cpu-v1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+import costmodel  # noqa: E402
+from costmodel.programs import FAMILIES, sample_schedules  # noqa: E402
+
+
+def _model(args) -> tuple[costmodel.model.CostModel, str]:
+    if args.model:
+        return costmodel.load(args.model), args.model
+    from costmodel.cli import main
+    tmp = tempfile.mkdtemp(prefix="score-model-")
+    main(["train", "--data", args.data, "--targets", "latency", "--out", tmp, "--quiet"])
+    return costmodel.load(tmp), f"{tmp} (trained on {args.data}, latency only)"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model")
+    ap.add_argument("--data", default="datasets/cpu-v1")
+    ap.add_argument("--candidates", type=int, default=20000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    model, where = _model(args)
+    fam = FAMILIES["matmul"]
+    rng = np.random.default_rng(0)
+    shape = fam.sample_shape(rng)
+    base = [s.to_dict() for s in sample_schedules(fam, shape, rng, 500)]
+    scheds = (base * (args.candidates // len(base) + 1))[:args.candidates]
+    ir = fam.render(shape)
+    t = time.perf_counter()
+    kernel = model.kernel(ir)
+    parse_s = time.perf_counter() - t
+    out = {"model": where, "candidates": len(scheds), "distinct_schedules": len(base),
+           "kernel_parse_s": parse_s}
+    for label, targets in (("all_targets", model.targets), ("latency", ["latency"])):
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            model.predict(kernel=kernel, schedules=scheds, targets=targets)
+            times.append(time.perf_counter() - t)
+        out[f"{label}_schedules_per_s"] = len(scheds) / statistics.median(times)
+    t = time.perf_counter()
+    X = model.features(kernel, scheds)
+    out["featurize_schedules_per_s"] = len(scheds) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    model.predict(features=X, targets=model.targets)
+    out["predict_from_features_schedules_per_s"] = len(scheds) / (time.perf_counter() - t)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v:,.0f}" if isinstance(v, float) and v > 100 else f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

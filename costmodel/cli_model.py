@@ -1,0 +1,182 @@
+"""`costmodel train`, `costmodel eval` and `costmodel export-onnx`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+
+    def wrap(items, desc):
+        from tqdm import tqdm
+        return tqdm(items, desc=desc, file=sys.stderr, unit="kernel", leave=False)
+    return wrap
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from costmodel.dataset import load as load_dataset
+    from costmodel.model.artifact import save
+    from costmodel.model.baselines import microbenchmark
+    from costmodel.model.data import load_frame
+    from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
+    from costmodel.model.predictor import CostModel
+    from costmodel.model.targets import parse_targets
+    from costmodel.model.train import fit
+
+    say = (lambda m: None) if args.quiet else _say
+    targets = parse_targets(args.targets)
+    t0 = time.perf_counter()
+    _, _, dmanifest = load_dataset(args.data)
+    frame = load_frame(args.data, progress=_progress(args.quiet))
+    say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
+        f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
+    say("microbenchmark (roofline baseline): ...")
+    machine = microbenchmark()
+    say(f"  {machine['peak_flops_per_s'] / 1e9:.1f} GFLOP/s, "
+        f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
+    say(f"training {', '.join(targets)} (XGBoost, 1 thread, early stopping on held-out groups)")
+    pre, heads, info = fit(frame, targets, seed=args.seed, say=say)
+    manifest = {
+        "training_data": {"path": str(args.data), "name": dmanifest.get("name"),
+                          "hash": frame.data_hash, "rows": len(frame),
+                          "groups": len(set(frame.group)),
+                          "families": sorted(set(frame.family)),
+                          "hardware_id": dmanifest.get("hardware", {}).get("id"),
+                          "dataset_updated": dmanifest.get("updated"),
+                          "instructions_source": "callgrind `instructions` where measured, "
+                                                 "else `static_instructions`"},
+        "training": {"seed": args.seed, "rows": info["rows"], "alpha": info["alpha"],
+                     "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
+                     "kept_features": len(pre.kept),
+                     "seconds": round(time.perf_counter() - t0, 1)},
+        "metrics": {"holdout": info["holdout_metrics"]},
+        "machine": machine,
+    }
+    out = save(CostModel(pre, heads, manifest), args.out)
+    say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
+    for name, m in info["holdout_metrics"].items():
+        say(f"  holdout {name}: tau {_f(m.get('kendall_tau'))}, top-1 slowdown "
+            f"{_f(m.get('top1_slowdown'))}, MAPE {_f(m.get('mape'))}, R2(log) {_f(m.get('r2_log'))}")
+    return 0
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from costmodel.model.artifact import load
+    from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import evaluate, noise_ceiling
+    from costmodel.model.report import markdown
+    from costmodel.model.splits import SPLITS
+    from costmodel.model.targets import parse_targets
+
+    say = (lambda m: None) if args.quiet else _say
+    model = load(args.model)
+    targets = parse_targets(args.targets) if args.targets else model.targets
+    splits = [s.strip() for s in args.splits.split(",")] if args.splits else list(SPLITS)
+    bad = [s for s in splits if s not in SPLITS]
+    if bad:
+        from costmodel.errors import InputError
+        raise InputError(f"unknown split(s) {bad}; known: {', '.join(SPLITS)}")
+    frame = load_frame(args.data, progress=_progress(args.quiet))
+    say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
+    result = {"model": str(args.model), "data": str(args.data), "rows": len(frame),
+              "groups": len(set(frame.group)), "data_hash": frame.data_hash,
+              "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
+              "folds": args.folds, "machine": model.manifest.get("machine", {})}
+    result.update(evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
+                           splits=splits, say=say))
+    result["noise_ceiling"] = noise_ceiling(frame, targets)
+    report = Path(args.report) if args.report else Path(args.model) / "report.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(markdown(result))
+    say(f"report: {report}")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_tables(result)
+    return 0
+
+
+def _print_tables(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from costmodel.model.metrics import METRICS
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    noise = result.get("noise_ceiling") or {}
+    for split, per_target in result["splits"].items():
+        t = Table(title=f"{split} (model | roofline | random | default"
+                        f"{' | noise' if noise.get('available') else ''})")
+        t.add_column("metric")
+        for target in per_target:
+            t.add_column(target, justify="right")
+        for k in METRICS:
+            cells = []
+            for target, m in per_target.items():
+                parts = [_f(m.get(k))]
+                for b in ("roofline", "random", "compiler_default"):
+                    parts.append(_f(result["baselines"][b].get(split, {}).get(target, {}).get(k)))
+                if noise.get("available"):
+                    parts.append(_f(noise.get(target, {}).get(k)))
+                cells.append(" | ".join(parts))
+            t.add_row(k, *cells)
+        console.print(t)
+    if not noise.get("available"):
+        console.print(f"noise ceiling: unavailable ({noise.get('reason')})")
+    for split, why in result.get("unavailable_splits", {}).items():
+        console.print(f"{split}: unavailable ({why})")
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from costmodel.model.onnx_export import check, export
+    path = export(args.model, args.out)
+    print(path)
+    if args.check_data:
+        from costmodel.model.data import load_frame
+        worst = check(args.model, str(path), load_frame(args.check_data).X)
+        for head, rel in worst.items():
+            print(f"  {head}: max relative difference ONNX vs XGBoost {rel:.2e}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the cost model on a dataset")
+    p.add_argument("--data", required=True, help="dataset directory, e.g. datasets/cpu-v1")
+    p.add_argument("--targets", default="latency,instructions,spills,code_size",
+                   help="comma list of latency, instructions, spills, code_size")
+    p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a model's recipe per split, beside baselines")
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    p.add_argument("--report", help="markdown report path (default: MODEL/report.md)")
+    p.add_argument("--targets", help="subset of the model's targets")
+    p.add_argument("--splits", help="comma list (default: all four)")
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export-onnx", help="write the model's heads as ONNX")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", help="output directory (default: MODEL/onnx)")
+    p.add_argument("--check-data", help="dataset to compare ONNX Runtime with XGBoost on")
+    p.set_defaults(func=cmd_export_onnx)

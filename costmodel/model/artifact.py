@@ -1,0 +1,175 @@
+"""Saving and loading models: XGBoost UBJ + explicit JSON + a checksummed manifest.
+
+Layout of a model directory::
+
+    manifest.json        format, feature schema, training-data hash, metrics, library
+                         versions, machine microbenchmark, sha256 of every other file
+    preprocess.json      kept feature columns (by name)
+    heads.json           per target: transform, conformal half-width, chosen ranking head
+    <target>.reg.ubj     XGBoost regression head (log target)
+    <target>.rank.ubj    XGBoost ranking head
+
+No pickle anywhere. Loading verifies every checksum and the feature schema first and fails
+with :class:`ChecksumMismatchError` / :class:`SchemaMismatchError` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import xgboost as xgb
+
+from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
+from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
+from costmodel.model.heads import TargetHeads
+from costmodel.model.predictor import CostModel
+from costmodel.model.preprocess import Preprocessor
+from costmodel.model.targets import TARGETS
+
+FORMAT = "costmodel-model"
+FORMAT_VERSION = 1
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def feature_names_hash() -> str:
+    return hashlib.sha256("\n".join(FEATURE_NAMES).encode()).hexdigest()
+
+
+def library_versions() -> dict:
+    import numpy
+    import scipy
+    import sklearn
+
+    import costmodel
+    out = {"python": platform.python_version(), "xgboost": xgb.__version__,
+           "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
+           "scipy": scipy.__version__, "costmodel": costmodel.__version__}
+    try:
+        from iree.compiler import version as iv  # type: ignore[attr-defined]
+        out["iree-base-compiler"] = getattr(iv, "VERSION", None) or str(iv)
+    except Exception:  # noqa: BLE001 - optional detail
+        pass
+    return out
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n")
+
+
+def save(model: CostModel, out: str | os.PathLike) -> Path:
+    """Write the model directory (atomically replaced files; the manifest goes last)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    _write_json(out / "preprocess.json", model.pre.to_json())
+    files["preprocess.json"] = None
+    heads = {}
+    for name, h in model.heads.items():
+        reg_file = f"{name}.reg.ubj"
+        h.reg.save_model(str(out / reg_file))
+        files[reg_file] = None
+        rank_file = None
+        if h.rank is not None:
+            rank_file = f"{name}.rank.ubj"
+            h.rank.save_model(str(out / rank_file))
+            files[rank_file] = None
+        heads[name] = {"transform": h.target.transform, "columns": list(h.target.columns),
+                       "unit": h.target.unit, "conformal_log_half_width": h.q, "alpha": h.alpha,
+                       "rank_source": h.rank_source, "regression": reg_file, "ranking": rank_file,
+                       "regression_rounds": h.reg_rounds, "ranking_rounds": h.rank_rounds}
+    _write_json(out / "heads.json", heads)
+    files["heads.json"] = None
+    manifest = dict(model.manifest)
+    manifest.update({
+        "format": FORMAT, "format_version": FORMAT_VERSION, "feature_schema": FEATURE_SCHEMA,
+        "n_features": len(FEATURE_NAMES), "feature_names_sha256": feature_names_hash(),
+        "targets": list(model.heads), "libraries": library_versions(),
+        "files": {f: _sha256(out / f) for f in files},
+    })
+    manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    with tempfile.NamedTemporaryFile("w", dir=out, delete=False, suffix=".tmp") as tmp:
+        tmp.write(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp.name, out / "manifest.json")
+    model.manifest = manifest
+    return out
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    mf = path / "manifest.json"
+    if not mf.is_file():
+        raise ArtifactError(f"{path}: not a model directory (no manifest.json)")
+    try:
+        manifest = json.loads(mf.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{mf}: unreadable manifest: {exc}") from None
+    if manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{mf}: not a costmodel model (format {manifest.get('format')!r})")
+    return manifest
+
+
+def verify(path: str | os.PathLike) -> dict:
+    """Check format, feature schema and every checksum; return the manifest."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{path}: model format version {manifest.get('format_version')}, "
+                            f"this code reads {FORMAT_VERSION}")
+    if (manifest.get("feature_schema") != FEATURE_SCHEMA
+            or manifest.get("feature_names_sha256") != feature_names_hash()):
+        same = manifest.get("feature_schema") == FEATURE_SCHEMA
+        raise SchemaMismatchError(
+            f"{path}: model was trained on feature schema {manifest.get('feature_schema')!r}"
+            f"{' with different feature columns' if same else ''}; this code computes "
+            f"{FEATURE_SCHEMA!r}: retrain with `costmodel train`")
+    files = manifest.get("files") or {}
+    if not files:
+        raise ArtifactError(f"{path}: manifest lists no files")
+    for name, digest in files.items():
+        f = path / name
+        if not f.is_file():
+            raise ArtifactError(f"{path}: missing model file {name}")
+        actual = _sha256(f)
+        if actual != digest:
+            raise ChecksumMismatchError(f"{f}: sha256 {actual[:16]}... does not match the "
+                                        f"manifest's {digest[:16]}...: the file is corrupt or "
+                                        "was modified")
+    return manifest
+
+
+def load(path: str | os.PathLike) -> CostModel:
+    """Load a verified model directory."""
+    path = Path(path)
+    manifest = verify(path)
+    try:
+        pre = Preprocessor.from_json(json.loads((path / "preprocess.json").read_text()))
+        heads_json = json.loads((path / "heads.json").read_text())
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise ArtifactError(f"{path}: malformed model file: {exc}") from None
+    heads = {}
+    for name, h in heads_json.items():
+        if name not in TARGETS:
+            raise ArtifactError(f"{path}: unknown target {name!r}")
+        reg = xgb.Booster(params={"nthread": 1})
+        reg.load_model(str(path / h["regression"]))
+        rank = None
+        if h.get("ranking"):
+            rank = xgb.Booster(params={"nthread": 1})
+            rank.load_model(str(path / h["ranking"]))
+        heads[name] = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
+                                  float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
+                                  int(h["ranking_rounds"]))
+    return CostModel(pre, heads, manifest)

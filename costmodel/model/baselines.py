@@ -1,0 +1,92 @@
+"""Baselines shown beside the model.
+
+* ``roofline``: latency = max(FLOPs x padding / peak FLOP/s, bytes / bandwidth), with peak
+  FLOP/s and memory bandwidth measured on this machine by :func:`microbenchmark`
+  (single-threaded numpy: a float32 matmul and a large array copy). Its only schedule
+  dependence is the FLOPs wasted on padding when vector tiles do not divide the loop
+  extents. Latency only.
+* ``random``: a uniformly random ranking (metrics averaged over 20 draws).
+* ``compiler_default``: trust IREE's own heuristics: in each group pick the default
+  schedule without data tiling or ukernels (else the first default candidate). Only
+  top-1 metrics apply.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from costmodel.model.metrics import ranking_metrics, regression_metrics
+
+
+def microbenchmark(repeats: int = 5) -> dict:
+    """Peak single-thread FLOP/s (f32 matmul) and memory bandwidth (copy) of this machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        n = 512
+        a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+        b = a.T.copy()
+        a @ b
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+        flops = 2.0 * n ** 3 / best
+        src = np.ones(64 * 1024 * 1024 // 8)
+        dst = np.empty_like(src)
+        np.copyto(dst, src)
+        best_c = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            np.copyto(dst, src)
+            best_c = min(best_c, time.perf_counter() - t)
+        bw = 2.0 * src.nbytes / best_c
+    return {"peak_flops_per_s": flops, "bandwidth_bytes_per_s": bw,
+            "method": "numpy, 1 thread: 512^3 f32 matmul; 64 MiB copy (read+write)"}
+
+
+def roofline_latency(flops: np.ndarray, nbytes: np.ndarray, log_pad: np.ndarray,
+                     machine: dict) -> np.ndarray:
+    compute = flops * np.exp(log_pad) / machine["peak_flops_per_s"]
+    memory = nbytes / machine["bandwidth_bytes_per_s"]
+    return np.maximum(np.maximum(compute, memory), 1e-9)
+
+
+def random_metrics(y: np.ndarray, groups: list[np.ndarray], draws: int = 20) -> dict:
+    acc: dict[str, list[float]] = {}
+    for s in range(draws):
+        pred = np.random.default_rng(1000 + s).random(len(y))
+        for k, v in ranking_metrics(pred, y, groups, seed=s).items():
+            if v is not None:
+                acc.setdefault(k, []).append(v)
+    return {k: float(np.mean(v)) for k, v in acc.items()}
+
+
+def default_metrics(y: np.ndarray, groups: list[np.ndarray], is_default: np.ndarray,
+                    data_tiling: np.ndarray, ukernels: np.ndarray) -> dict:
+    slows, best_sum, pick_sum = [], 0.0, 0.0
+    for idx in groups:
+        if len(idx) < 2:
+            continue
+        d = [i for i in idx if is_default[i]]
+        if not d:
+            continue
+        plain = [i for i in d if not data_tiling[i] and ukernels[i] in ("none", None, False)]
+        pick = y[(plain or d)[0]]
+        best = y[idx].min()
+        if best > 0:
+            slows.append((pick - best) / best)
+            best_sum += best
+            pick_sum += pick
+    if not slows:
+        return {}
+    return {"top1_slowdown": float(np.mean(slows)), "tenset_top1": best_sum / pick_sum}
+
+
+def roofline_metrics(pred: np.ndarray, y: np.ndarray, groups: list[np.ndarray], target) -> dict:
+    out = ranking_metrics(pred, y, groups)
+    out.update(regression_metrics(pred, y, target.forward))
+    return out

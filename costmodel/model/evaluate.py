@@ -1,0 +1,129 @@
+"""``costmodel eval``: cross-validated metrics per split and target, beside baselines and the
+noise ceiling.
+
+For each split, every fold retrains the model with the same recipe as ``costmodel train``
+on the fold's training rows only and predicts its test rows; metrics are computed over the
+pooled test predictions of all folds (groups never straddle folds, so within-group ranking
+metrics are well defined).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from costmodel.model import baselines as bl
+from costmodel.model.data import Frame, group_index
+from costmodel.model.metrics import METRICS, coverage, ranking_metrics, regression_metrics
+from costmodel.model.splits import SPLITS, make_split
+from costmodel.model.targets import TARGETS
+from costmodel.model.train import fit, predict_rows
+
+
+def _target_rows(frame: Frame, name: str, idx: np.ndarray) -> np.ndarray:
+    y = frame.y[name][idx]
+    t = TARGETS[name]
+    ok = np.isfinite(y) & ((y > 0) if t.transform == "log" else (y >= 0))
+    return idx[ok]
+
+
+def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3, seed: int = 0,
+             splits: list[str] | None = None, say=None) -> dict:
+    result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
+                                                "compiler_default": {}},
+                    "split_info": {}, "unavailable_splits": {}}
+    for split_name in splits or SPLITS:
+        sp = make_split(split_name, frame, k=folds, seed=seed)
+        if sp.unavailable or not sp.folds:
+            result["unavailable_splits"][split_name] = sp.unavailable or "no usable fold"
+            if say:
+                say(f"{split_name}: unavailable ({result['unavailable_splits'][split_name]})")
+            continue
+        t0 = time.perf_counter()
+        preds: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for fi, (tr, te) in enumerate(sp.folds):
+            if say:
+                say(f"{split_name}: fold {fi + 1}/{len(sp.folds)}: train {len(tr)} rows, "
+                    f"test {len(te)} rows")
+            pre, heads, _ = fit(frame.take(tr), targets, seed=seed + fi, say=None)
+            out = predict_rows(pre, heads, frame.X[te])
+            for name in heads:
+                preds[name]["idx"].append(te)
+                for k in ("value", "lower", "upper", "rank_cost"):
+                    preds[name][k].append(out[name][k])
+        per_target, roof, rnd, dflt = {}, {}, {}, {}
+        for name in targets:
+            if name not in preds:
+                continue
+            te = np.concatenate(preds[name]["idx"])
+            cat = {k: np.concatenate(preds[name][k]) for k in ("value", "lower", "upper",
+                                                               "rank_cost")}
+            keep = np.isin(te, _target_rows(frame, name, te))
+            te = te[keep]
+            cat = {k: v[keep] for k, v in cat.items()}
+            y = frame.y[name][te]
+            _, members = group_index(frame.group[te])
+            m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
+            m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
+            m["interval_coverage"] = coverage(cat["lower"], cat["upper"], y)
+            m["test_rows"] = int(len(te))
+            m["test_groups"] = int(len(members))
+            per_target[name] = {k: m.get(k) for k in (*METRICS, "test_rows", "test_groups")}
+            rnd[name] = bl.random_metrics(y, members)
+            dflt[name] = bl.default_metrics(y, members, frame.is_default[te],
+                                            frame.data_tiling[te], frame.ukernels[te])
+            if name == "latency":
+                pred = bl.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te], machine)
+                roof[name] = bl.roofline_metrics(pred, y, members, TARGETS[name])
+        result["splits"][split_name] = per_target
+        result["baselines"]["roofline"][split_name] = roof
+        result["baselines"]["random"][split_name] = rnd
+        result["baselines"]["compiler_default"][split_name] = dflt
+        result["split_info"][split_name] = {"folds": len(sp.folds), "held_out": sp.held_out
+                                            if split_name not in ("unseen_shapes",
+                                                                  "random_within_groups")
+                                            else f"{sum(len(h) for h in sp.held_out)} "
+                                                 f"{'groups' if split_name == 'unseen_shapes' else 'row sets'}",
+                                            "seconds": round(time.perf_counter() - t0, 1)}
+        if say:
+            lat = per_target.get("latency") or next(iter(per_target.values()), {})
+            say(f"{split_name}: done in {time.perf_counter() - t0:.0f}s; latency tau "
+                f"{_fmt(lat.get('kendall_tau'))}, top-1 slowdown {_fmt(lat.get('top1_slowdown'))}"
+                f", MAPE {_fmt(lat.get('mape'))}")
+    return result
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def noise_ceiling(frame: Frame, targets: list[str]) -> dict:
+    """The same metrics between the main run and a repeated run of the same samples."""
+    if not frame.repeats:
+        return {"available": False,
+                "reason": "the dataset has no repeated measurements (run `costmodel noise`)"}
+    index = {(g, s): i for i, (g, s) in enumerate(zip(frame.group, frame.schedule_json))}
+    out: dict = {"available": True, "runs": sorted({r["run"] for r in frame.repeats})}
+    for name in targets:
+        t = TARGETS[name]
+        main_i, rep_v = [], []
+        for r in frame.repeats:
+            i = index.get((r["group_id"], r["schedule_json"]))
+            v = t.value(r)
+            if i is None or v is None or not np.isfinite(frame.y[name][i]):
+                continue
+            main_i.append(i)
+            rep_v.append(v)
+        if len(main_i) < 2:
+            continue
+        idx = np.asarray(main_i)
+        pred = np.asarray(rep_v, dtype=np.float64)
+        y = frame.y[name][idx]
+        _, members = group_index(frame.group[idx])
+        m = ranking_metrics(pred, y, members)
+        m.update(regression_metrics(pred, y, t.forward))
+        m["pairs"] = int(len(idx))
+        out[name] = m
+    return out

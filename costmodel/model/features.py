@@ -1,0 +1,332 @@
+"""Feature vectors for the cost model: IR features + schedule features + hashed IR n-grams.
+
+A row is ``base(ir) ++ schedule(ir, schedule)``. The base part depends only on the IR with
+any ``compilation_info`` removed (so the same kernel gives the same base features whether or
+not a schedule is attached), and is computed once per kernel; the schedule part is computed
+for many candidates at once with numpy. Bump FEATURE_SCHEMA on any change to the layout or
+meaning of a column: saved models record it and refuse to load under another version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.ir.families import FAMILIES as OP_FAMILIES
+from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
+
+FEATURE_SCHEMA = "cm-features-1"
+
+#: Hashed IR-token n-grams: buckets and orders.
+NGRAM_BUCKETS = 256
+NGRAM_ORDERS = (1, 2, 3)
+#: Root-op loop dims kept as explicit columns (extents and per-level tiles).
+MAX_DIMS = 8
+DIALECTS = ("arith", "math", "linalg", "tensor", "func", "hal", "scf", "memref", "flow",
+            "iree_tensor_ext", "util", "vector", "iree_linalg_ext", "affine", "iree_codegen")
+_TOTAL_KEYS = ("flops", "bytes", "bytes_read", "bytes_written", "n_ops", "n_structured_ops",
+               "n_edges", "max_region_depth", "max_loop_depth", "n_parallel_loops",
+               "n_reduction_loops", "n_transcendental")
+_ROOT_KEYS = ("flops", "bytes", "bytes_read", "bytes_written", "n_transcendental")
+#: AVX2 f32 lanes: tiles that are multiples of this vectorize without masking.
+VECTOR_LANES = 8
+
+
+def _base_names() -> list[str]:
+    names = [f"total.log_{k}" for k in _TOTAL_KEYS]
+    names += ["total.intensity", "total.weighted_intensity", "total.static"]
+    names += [f"total.family.{f}" for f in OP_FAMILIES]
+    names += [f"total.dialect.{d}" for d in DIALECTS]
+    names += [f"root.log_{k}" for k in _ROOT_KEYS]
+    names += ["root.intensity", "root.elem_bits", "root.n_parallel", "root.n_reduction",
+              "root.n_loops", "root.log_innermost", "root.log_iterations", "root.payload_ops",
+              "root.family_code"]
+    names += [f"root.log_extent{i}" for i in range(MAX_DIMS)]
+    names += [f"root.dim{i}_reduction" for i in range(MAX_DIMS)]
+    names += [f"ngram.{b}" for b in range(NGRAM_BUCKETS)]
+    return names
+
+
+def _schedule_names() -> list[str]:
+    names = ["sched.is_default", "sched.peeling", "sched.data_tiling", "sched.ukernels"]
+    names += [f"sched.pipeline.{p}" for p in PIPELINES]
+    for lv in LEVELS:
+        names += [f"sched.{lv}.present", f"sched.{lv}.n_tiled", f"sched.{lv}.log_volume",
+                  f"sched.{lv}.log_tiles", f"sched.{lv}.log_pad", f"sched.{lv}.lanes_aligned"]
+        names += [f"sched.{lv}.log_t{i}" for i in range(MAX_DIMS)]
+    names += ["sched.log_vector_volume", "sched.log_acc_volume", "sched.innermost_vector",
+              "sched.innermost_vector_aligned", "sched.log_workgroups",
+              "sched.log_pad_flops"]
+    return names
+
+
+BASE_NAMES = _base_names()
+SCHEDULE_NAMES = _schedule_names()
+FEATURE_NAMES = BASE_NAMES + SCHEDULE_NAMES
+N_BASE = len(BASE_NAMES)
+N_FEATURES = len(FEATURE_NAMES)
+
+
+# -- IR preparation ---------------------------------------------------------------------
+_CI = re.compile(r"compilation_info\s*=\s*#iree_codegen\.compilation_info<")
+
+
+def strip_schedule(text: str) -> str:
+    """The IR with every ``compilation_info = #iree_codegen.compilation_info<...>`` removed."""
+    out = []
+    pos = 0
+    while True:
+        m = _CI.search(text, pos)
+        if not m:
+            out.append(text[pos:])
+            break
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            c = text[i]
+            depth += (c == "<") - (c == ">")
+            i += 1
+        start, end = m.start(), i
+        # Drop the separating comma, or the whole {...} if the attribute was alone.
+        pre = text[:start].rstrip()
+        post = text[end:].lstrip()
+        if pre.endswith("{") and post.startswith("}"):
+            start = len(pre) - 1
+            end = len(text) - len(post) + 1
+            # keep one space so "linalg.matmul {..} ins" stays "linalg.matmul  ins"
+        elif post.startswith(","):
+            end = len(text) - len(post) + 1
+        elif pre.endswith(","):
+            start = len(pre) - 1
+        out.append(text[pos:start])
+        pos = end
+    return "".join(out)
+
+
+def _stable_hash(s: str) -> int:
+    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+
+
+def ngram_vector(tokens: Sequence[str]) -> np.ndarray:
+    """log1p counts of hashed 1..3-grams (stable blake2b hashing, not Python's hash())."""
+    v = np.zeros(NGRAM_BUCKETS)
+    for n in NGRAM_ORDERS:
+        for i in range(len(tokens) - n + 1):
+            v[_stable_hash("\x1f".join(tokens[i:i + n])) % NGRAM_BUCKETS] += 1
+    return np.log1p(v)
+
+
+def _log(x: float) -> float:
+    return math.log1p(max(float(x), 0.0))
+
+
+def _elem_bits(t: str | None) -> int:
+    if not t:
+        return 0
+    m = re.search(r"(\d+)$", t)
+    return int(m.group(1)) if m else (1 if t == "i1" else 0)
+
+
+@dataclass
+class KernelFeatures:
+    """Schedule-independent features of one kernel, plus what schedule features need."""
+
+    base: np.ndarray  # shape (N_BASE,)
+    structured: list[tuple[int, list[int], list[bool]]]  # (flops, ranges, is_reduction) per op
+    text_hash: str
+
+    def root(self, ndims: int | None) -> tuple[list[int], list[bool]]:
+        """Loop extents of the op a schedule applies to: the costliest op with ndims loops."""
+        if not self.structured:
+            return [], []
+        cands = [s for s in self.structured if ndims is None or len(s[1]) == ndims]
+        best = max(cands or self.structured, key=lambda s: s[0])
+        return best[1], best[2]
+
+    def to_dict(self) -> dict:
+        return {"base": self.base.tolist(), "structured": [list(s) for s in self.structured],
+                "text_hash": self.text_hash}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> KernelFeatures:
+        base = np.asarray(d["base"], dtype=np.float64)
+        if base.shape != (N_BASE,):
+            from costmodel.model.artifact import SchemaMismatchError
+            raise SchemaMismatchError(
+                f"precomputed kernel features have {base.shape[0]} base columns, "
+                f"schema {FEATURE_SCHEMA} needs {N_BASE}")
+        return cls(base, [(int(a), list(b), list(c)) for a, b, c in d["structured"]],
+                   d.get("text_hash", ""))
+
+
+def kernel_features(ir_text: str) -> KernelFeatures:
+    """Parse the IR once (schedule stripped) and compute its base features."""
+    from costmodel.ir import analyze_text, tokenize
+
+    stripped = strip_schedule(ir_text)
+    feats = analyze_text(stripped).to_dict()
+    return kernel_features_from(feats, tokenize(stripped),
+                                hashlib.sha256(stripped.encode()).hexdigest()[:24])
+
+
+def kernel_features_from(feats: Mapping, tokens: Sequence[str], text_hash: str = "") -> KernelFeatures:
+    """Base features from precomputed ``analyze_text(...).to_dict()`` and ``tokenize(...)``."""
+    t = feats["total"]
+    v: list[float] = [_log(t.get(k, 0)) for k in _TOTAL_KEYS]
+    v += [float(t.get("intensity", 0.0)), float(t.get("weighted_intensity", 0.0)),
+          float(bool(t.get("static", True)))]
+    fams = t.get("families", {})
+    v += [_log(fams.get(f, 0)) for f in OP_FAMILIES]
+    dials = t.get("dialects", {})
+    v += [_log(dials.get(d, 0)) for d in DIALECTS]
+    structured = []
+    root = None
+    for op in feats.get("ops", []):
+        loops = op.get("loops")
+        if not loops:
+            continue
+        red = [it == "reduction" for it in loops.get("iterator_types", [])]
+        ranges = [int(r) if isinstance(r, (int, float)) and r > 0 else 1
+                  for r in loops.get("ranges", [])]
+        structured.append((int(op.get("flops", 0)), ranges, red))
+        key = (op.get("flops", 0), op.get("bytes", 0))
+        if root is None or key > (root.get("flops", 0), root.get("bytes", 0)):
+            root = op
+    if root is not None:
+        loops = root["loops"]
+        ranges = [int(r) if isinstance(r, (int, float)) and r > 0 else 1 for r in loops["ranges"]]
+        red = [it == "reduction" for it in loops.get("iterator_types", [])]
+        v += [_log(root.get(k, 0)) for k in _ROOT_KEYS]
+        v += [float(root.get("intensity", 0.0)), float(_elem_bits(root.get("element_type"))),
+              float(loops.get("n_parallel", 0)), float(loops.get("n_reduction", 0)),
+              float(len(ranges)), _log(loops.get("innermost_extent") or 0),
+              float(sum(math.log(r) for r in ranges)),
+              float(sum((root.get("payload") or {}).values())),
+              float(OP_FAMILIES.index(root["family"]) if root.get("family") in OP_FAMILIES else -1)]
+        v += [math.log(ranges[i]) if i < len(ranges) else 0.0 for i in range(MAX_DIMS)]
+        v += [float(red[i]) if i < len(red) else 0.0 for i in range(MAX_DIMS)]
+    else:
+        v += [0.0] * (len(_ROOT_KEYS) + 9 + 2 * MAX_DIMS)
+    base = np.concatenate([np.asarray(v, dtype=np.float64), ngram_vector(tokens)])
+    assert base.shape == (N_BASE,), (base.shape, N_BASE)
+    return KernelFeatures(base, structured, text_hash)
+
+
+# -- schedule features (vectorized over candidates) ------------------------------------
+_PIPE_INDEX = {p: i for i, p in enumerate(PIPELINES)}
+_LEVEL_INDEX = {lv: i for i, lv in enumerate(LEVELS)}
+
+
+def _as_dict(s) -> Mapping:
+    if isinstance(s, Schedule):
+        return s.to_dict()
+    if isinstance(s, str):
+        import json
+        return json.loads(s)
+    return s
+
+
+def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
+    """Schedule features for each candidate: shape (n, len(SCHEDULE_NAMES))."""
+    scheds = [_as_dict(s) for s in schedules]
+    n = len(scheds)
+    nl = len(LEVELS)
+    D = MAX_DIMS
+    flat_flags: list[int] = []
+    pipe_idx: list[int] = []
+    flat_tiles: list[int] = []
+    nd_of: list[int | None] = []
+    masks: list[int] = []
+    empty = [0] * (nl * D)
+    offsets = {lv: (i * D, 1 << i) for i, lv in enumerate(LEVELS)}
+    pipe_index = _PIPE_INDEX
+    for s in scheds:
+        pipe = s.get("pipeline")
+        uk = s.get("ukernels")
+        flat_flags += (pipe is None, bool(s.get("peeling")), bool(s.get("data_tiling")),
+                       bool(uk) and uk != "none")
+        pipe_idx.append(-1 if pipe is None else pipe_index.get(pipe, -1))
+        row = empty.copy()
+        mask = 0
+        nd = None
+        levels = s.get("levels")
+        if levels:
+            for lv, ts in levels.items():
+                o = offsets.get(lv)
+                if o is None:
+                    continue
+                nd = len(ts)
+                if nd > D:
+                    ts = ts[:D]
+                off = o[0]
+                row[off:off + len(ts)] = ts
+                mask |= o[1]
+        flat_tiles += row
+        masks.append(mask)
+        nd_of.append(nd)
+    flags = np.array(flat_flags, dtype=np.float64).reshape(n, 4)
+    pipes = np.zeros((n, len(PIPELINES)))
+    pi = np.asarray(pipe_idx, dtype=np.int64)
+    has = pi >= 0
+    pipes[np.flatnonzero(has), pi[has]] = 1.0
+    tiles = np.array(flat_tiles, dtype=np.float64).reshape(n, nl, D)
+    present = ((np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(nl)[None, :]) & 1
+               ).astype(np.float64)
+    extents = np.ones((n, D))
+    is_red = np.zeros((n, D), dtype=bool)
+    ndim = np.zeros(n, dtype=np.int64)
+    distinct = set(nd_of)
+    for nd in distinct:
+        rows = (slice(None) if len(distinct) == 1 else
+                np.asarray([i for i, x in enumerate(nd_of) if x == nd], dtype=np.int64))
+        r, red = kernel.root(nd)
+        k = min(len(r), D)
+        extents[rows, :k] = np.asarray(r[:k], dtype=np.float64)
+        is_red[rows, :k] = np.asarray(red[:k], dtype=bool)
+        ndim[rows] = k
+    valid = np.arange(MAX_DIMS)[None, :] < ndim[:, None]  # (n, D)
+    ext = extents[:, None, :]  # (n,1,D)
+    tiled = (tiles > 0) & valid[:, None, :]
+    t = np.where(tiled, np.minimum(tiles, ext), 1.0)
+    n_tiled = tiled.sum(-1)
+    log_volume = np.log2(t).sum(-1)
+    n_tiles = np.where(tiled, np.ceil(ext / t), 1.0)
+    log_tiles = np.log2(n_tiles).sum(-1)
+    padded = np.where(tiled, n_tiles * t, ext)
+    log_pad = np.where(valid[:, None, :], np.log(padded / ext), 0.0).sum(-1)
+    aligned = np.where(tiled, (t % VECTOR_LANES) == 0, True).all(-1) & (n_tiled > 0)
+    log_t = np.where(tiled, np.log2(np.maximum(tiles, 1.0)), 0.0)
+    per_level = np.concatenate([present[..., None], n_tiled[..., None], log_volume[..., None],
+                                log_tiles[..., None], log_pad[..., None], aligned[..., None],
+                                log_t], axis=-1)  # (n, L, 6 + D)
+    vcp = _LEVEL_INDEX["vector_common_parallel"]
+    vr = _LEVEL_INDEX["vector_reduction"]
+    dist = _LEVEL_INDEX["distribution"]
+    vec_volume = log_volume[:, vcp] + log_volume[:, vr]
+    acc_volume = log_volume[:, vcp]
+    # Innermost parallel dim's vector tile: the vector width the code generator sees.
+    last_par = np.where(valid & ~is_red, np.arange(MAX_DIMS)[None, :], -1).max(-1)
+    rows = np.arange(n)
+    inner = np.where(last_par >= 0, tiles[rows, vcp, np.maximum(last_par, 0)], 0.0)
+    inner_aligned = (inner > 0) & (inner % VECTOR_LANES == 0)
+    workgroups = log_tiles[:, dist]
+    vt = _LEVEL_INDEX["vector_common_parallel"]
+    # FLOPs spent on padding when vector tiles do not divide the extents (masking/peeling).
+    pad_flops = log_pad[:, vt] + log_pad[:, vr]
+    extra = np.stack([vec_volume, acc_volume, np.log2(1 + inner), inner_aligned, workgroups,
+                      pad_flops], axis=1)
+    out = np.concatenate([flags, pipes, per_level.reshape(n, -1), extra], axis=1)
+    return out
+
+
+def feature_matrix(kernel: KernelFeatures, schedules: Sequence) -> np.ndarray:
+    """Full rows (base ++ schedule) for candidates of one kernel: shape (n, N_FEATURES)."""
+    sm = schedule_matrix(kernel, schedules)
+    return np.concatenate([np.broadcast_to(kernel.base, (sm.shape[0], N_BASE)), sm], axis=1)
+
+
+assert len(SCHEDULE_NAMES) == 4 + len(PIPELINES) + len(LEVELS) * (6 + MAX_DIMS) + 6

@@ -1,0 +1,104 @@
+"""Per-target XGBoost heads: regression on the log target, and a within-group ranker."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import xgboost as xgb
+
+from costmodel.model.data import group_index
+from costmodel.model.targets import Target
+
+REG_PARAMS = {"objective": "reg:squarederror", "eta": 0.1, "max_depth": 6,
+              "min_child_weight": 1.0, "subsample": 0.8, "colsample_bytree": 0.7,
+              "lambda": 1.0, "tree_method": "hist", "nthread": 1, "eval_metric": "rmse"}
+RANK_PARAMS = {"objective": "rank:pairwise", "eta": 0.1, "max_depth": 6,
+               "min_child_weight": 1.0, "subsample": 0.8, "colsample_bytree": 0.7,
+               "tree_method": "hist", "nthread": 1, "eval_metric": "ndcg"}
+MAX_ROUNDS = 2000
+EARLY_STOP = 50
+
+
+def _rounds_log(name: str, say, booster_rounds: int, best: int, score: float, secs: float) -> None:
+    if say:
+        say(f"  {name}: {booster_rounds} rounds, best {best + 1}, val {score:.4f} [{secs:.1f}s]")
+
+
+def fit_regression(X, z, Xv, zv, *, seed: int, say=None, name="") -> tuple[xgb.Booster, int]:
+    """Fit on (X, z) with early stopping on (Xv, zv); return the booster and its rounds."""
+    t0 = time.perf_counter()
+    dtr = xgb.DMatrix(X, label=z)
+    params = dict(REG_PARAMS, seed=seed)
+    if len(zv):
+        dva = xgb.DMatrix(Xv, label=zv)
+        bst = xgb.train(params, dtr, MAX_ROUNDS, evals=[(dva, "val")],
+                        early_stopping_rounds=EARLY_STOP, verbose_eval=False)
+        best = bst.best_iteration
+        _rounds_log(f"{name} regression", say, bst.num_boosted_rounds(), best, bst.best_score,
+                    time.perf_counter() - t0)
+        return bst, best + 1
+    bst = xgb.train(params, dtr, 300)
+    return bst, 300
+
+
+def refit_regression(X, z, rounds: int, *, seed: int) -> xgb.Booster:
+    return xgb.train(dict(REG_PARAMS, seed=seed), xgb.DMatrix(X, label=z), rounds)
+
+
+def _rank_dmatrix(X, z, groups):
+    """Rows sorted by group with integer relevance (the fastest candidate is most relevant)."""
+    codes, members = group_index(groups)
+    order = np.argsort(codes, kind="stable")
+    rel = np.zeros(len(z))
+    for idx in members:
+        if len(idx) < 2:
+            continue
+        r = np.argsort(np.argsort(z[idx], kind="stable"), kind="stable")  # 0 = lowest cost
+        n = len(idx)
+        rel[idx] = np.floor((n - 1 - r) * min(1.0, 31.0 / max(n - 1, 1)))
+    d = xgb.DMatrix(X[order], label=rel[order])
+    d.set_group(np.bincount(codes[order]))
+    return d
+
+
+def fit_ranker(X, z, groups, Xv, zv, gv, *, seed: int, say=None, name="",
+               rounds: int | None = None) -> tuple[xgb.Booster, int]:
+    t0 = time.perf_counter()
+    params = dict(RANK_PARAMS, seed=seed)
+    dtr = _rank_dmatrix(X, z, groups)
+    if rounds is not None:
+        return xgb.train(params, dtr, rounds), rounds
+    if len(zv) and len(set(gv)) >= 1:
+        dva = _rank_dmatrix(Xv, zv, gv)
+        bst = xgb.train(params, dtr, MAX_ROUNDS, evals=[(dva, "val")],
+                        early_stopping_rounds=EARLY_STOP, verbose_eval=False)
+        best = bst.best_iteration
+        _rounds_log(f"{name} ranking", say, bst.num_boosted_rounds(), best, bst.best_score,
+                    time.perf_counter() - t0)
+        return bst, best + 1
+    return xgb.train(params, dtr, 200), 200
+
+
+@dataclass
+class TargetHeads:
+    """The fitted heads of one target, plus its conformal half-width on the log scale."""
+
+    target: Target
+    reg: xgb.Booster
+    rank: xgb.Booster | None
+    q: float  # conformal half-width (log scale)
+    alpha: float
+    rank_source: str  # which head orders candidates: "ranking" or "regression"
+    reg_rounds: int
+    rank_rounds: int
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        return self.reg.inplace_predict(X).astype(np.float64)
+
+    def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
+        """A score where lower means better (faster / smaller), for ordering candidates."""
+        if self.rank_source == "ranking" and self.rank is not None:
+            return -self.rank.inplace_predict(X).astype(np.float64)
+        return self.predict_log(X) if zhat is None else zhat

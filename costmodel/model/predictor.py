@@ -1,0 +1,105 @@
+"""The in-process API: ``costmodel.load(path).predict(ir, schedules=[...])``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.errors import InputError
+from costmodel.model.features import (N_FEATURES, KernelFeatures, feature_matrix, kernel_features,
+                                      schedule_matrix)
+from costmodel.model.heads import TargetHeads
+from costmodel.model.intervals import interval
+from costmodel.model.preprocess import Preprocessor
+
+
+@dataclass
+class Prediction:
+    """Predictions for n candidates. Arrays are indexed like the given schedules."""
+
+    values: dict[str, np.ndarray]  # target -> predicted value (seconds, counts, bytes)
+    lower: dict[str, np.ndarray]  # target -> lower end of the predictive interval
+    upper: dict[str, np.ndarray]
+    rank_cost: dict[str, np.ndarray]  # target -> ordering score, lower is better
+    coverage: float  # nominal interval coverage, e.g. 0.9
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values.values())))
+
+    def best(self, target: str = "latency", k: int = 1) -> list[int]:
+        """Indices of the k candidates the model ranks best for ``target``."""
+        return [int(i) for i in np.argsort(self.rank_cost[target], kind="stable")[:k]]
+
+    def to_dict(self) -> dict:
+        return {t: {"value": self.values[t].tolist(), "lower": self.lower[t].tolist(),
+                    "upper": self.upper[t].tolist(), "rank_cost": self.rank_cost[t].tolist()}
+                for t in self.values}
+
+
+class CostModel:
+    """A trained model: preprocessing, per-target heads, and its manifest."""
+
+    def __init__(self, pre: Preprocessor, heads: dict[str, TargetHeads], manifest: dict) -> None:
+        self.pre = pre
+        self.heads = heads
+        self.manifest = manifest
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.heads)
+
+    def kernel(self, ir: str) -> KernelFeatures:
+        """Parse the IR once; pass the result as ``kernel=`` to score many schedule lists."""
+        return kernel_features(ir)
+
+    def features(self, ir: str | KernelFeatures, schedules: Sequence) -> np.ndarray:
+        k = ir if isinstance(ir, KernelFeatures) else self.kernel(ir)
+        return feature_matrix(k, schedules)
+
+    def predict(self, ir: str | None = None, schedules: Sequence | None = None, *,
+                targets: Sequence[str] | str | None = None, kernel: KernelFeatures | dict | None = None,
+                features: np.ndarray | None = None, ranking: bool = True) -> Prediction:
+        """Predict targets for candidate schedules of one kernel.
+
+        Give ``ir`` (MLIR text; any compilation_info in it is ignored) or ``kernel`` (from
+        :meth:`kernel`, or its ``to_dict()``) together with ``schedules`` (Schedule objects,
+        ``Schedule.to_dict()`` dicts or their JSON), or give precomputed raw ``features``
+        rows (shape (n, N_FEATURES), e.g. from :meth:`features`). The IR is parsed once,
+        however many schedules there are. ``schedules=None`` scores IREE's default schedule.
+        """
+        names = self._targets(targets)
+        if features is None:
+            if kernel is None:
+                if ir is None:
+                    raise InputError("predict needs ir=, kernel= or features=")
+                kernel = self.kernel(ir)
+            elif isinstance(kernel, dict):
+                kernel = KernelFeatures.from_dict(kernel)
+            sm = schedule_matrix(kernel, schedules if schedules is not None else [{}])
+            X = self.pre.transform_parts(kernel.base, sm)
+        else:
+            features = np.asarray(features, dtype=np.float64)
+            if features.ndim != 2 or features.shape[1] != N_FEATURES:
+                raise InputError(f"features must have shape (n, {N_FEATURES}), "
+                                 f"got {features.shape}")
+            X = self.pre.transform(features)
+        vals, lo, hi, rc = {}, {}, {}, {}
+        for t in names:
+            h = self.heads[t]
+            z = h.predict_log(X)
+            vals[t] = h.target.inverse(z)
+            lo[t], hi[t] = interval(z, h.q, h.target.inverse)
+            rc[t] = h.rank_cost(X, z) if ranking else z
+        alpha = next(iter(self.heads.values())).alpha
+        return Prediction(vals, lo, hi, rc, 1.0 - alpha)
+
+    def _targets(self, targets) -> list[str]:
+        if targets is None:
+            return self.targets
+        names = [targets] if isinstance(targets, str) else list(targets)
+        missing = [t for t in names if t not in self.heads]
+        if missing:
+            raise InputError(f"model has no head for {missing}; it predicts {self.targets}")
+        return names

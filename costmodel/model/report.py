@@ -1,0 +1,56 @@
+"""The markdown report of ``costmodel eval``."""
+
+from __future__ import annotations
+
+from costmodel.model.metrics import METRICS
+
+_BASELINES = ("roofline", "random", "compiler_default")
+
+
+def _f(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Cost model evaluation: `{result.get('model')}` on `{result.get('data')}`", ""]
+    lines += [f"- rows (feasible, run `main`): {result.get('rows')}, groups: {result.get('groups')}",
+              f"- dataset hash: `{result.get('data_hash', '')[:16]}`; model trained on "
+              f"`{(result.get('model_data_hash') or '')[:16]}`",
+              f"- folds per split: {result.get('folds')}; metrics pooled over the test folds; "
+              "every fold retrains the model on its training rows only",
+              f"- roofline machine: {result.get('machine', {}).get('peak_flops_per_s', 0) / 1e9:.1f}"
+              f" GFLOP/s, {result.get('machine', {}).get('bandwidth_bytes_per_s', 0) / 1e9:.1f}"
+              " GB/s (measured by the tool)", ""]
+    noise = result.get("noise_ceiling") or {}
+    if not noise.get("available"):
+        lines += [f"**Noise ceiling: unavailable** – {noise.get('reason', '')}", ""]
+    for split, per_target in result.get("splits", {}).items():
+        info = result.get("split_info", {}).get(split, {})
+        lines += [f"## {split}", "", f"held out: {info.get('held_out')}", ""]
+        for target, m in per_target.items():
+            cols = ["model"] + [b for b in _BASELINES
+                                if result["baselines"][b].get(split, {}).get(target)]
+            if noise.get("available") and target in noise:
+                cols.append("noise ceiling")
+            lines += [f"### {target} ({m.get('test_rows')} test rows, "
+                      f"{m.get('test_groups')} groups)", "",
+                      "| metric | " + " | ".join(cols) + " |",
+                      "|---|" + "---|" * len(cols)]
+            for k in METRICS:
+                row = [_f(m.get(k))]
+                for b in cols[1:]:
+                    src = noise.get(target, {}) if b == "noise ceiling" else \
+                        result["baselines"][b][split][target]
+                    row.append(_f(src.get(k)))
+                lines.append(f"| {k} | " + " | ".join(row) + " |")
+            lines.append("")
+    for split, why in result.get("unavailable_splits", {}).items():
+        lines += [f"## {split}", "", f"unavailable: {why}", ""]
+    lines += ["Definitions: see `costmodel/model/metrics.py`. Lower is better for "
+              "`top*_slowdown` and `mape`; higher for the rest. `instructions` is the static "
+              "instruction count where no callgrind count was measured.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""Training: preprocessing, per-target heads with early stopping, conformal calibration."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from costmodel.errors import InputError
+from costmodel.model.data import Frame, group_index
+from costmodel.model.heads import TargetHeads, fit_ranker, fit_regression, refit_regression
+from costmodel.model.intervals import conformal_quantile, interval
+from costmodel.model.metrics import ranking_metrics, regression_metrics
+from costmodel.model.preprocess import Preprocessor
+from costmodel.model.splits import holdout_groups
+from costmodel.model.targets import TARGETS
+
+ALPHA = 0.1  # 90% predictive intervals
+MIN_ROWS = 12
+
+
+def stderr_say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA,
+        say=None) -> tuple[Preprocessor, dict[str, TargetHeads], dict]:
+    """Fit preprocessing and heads on ``frame``.
+
+    Rows are split by whole groups into fit (70%), validation (15%: early stopping and the
+    choice of the ranking head) and calibration (15%: conformal intervals and the holdout
+    metrics). After early stopping the heads are refit on fit + validation with the chosen
+    number of rounds; calibration rows are never seen by a head.
+    """
+    if len(frame) < MIN_ROWS:
+        raise InputError(f"only {len(frame)} feasible samples; need at least {MIN_ROWS} to train")
+    val_idx, cal_idx, fit_idx = holdout_groups(frame.group, (0.15, 0.15), seed)
+    pre = Preprocessor.fit(frame.X[fit_idx])
+    X = pre.transform(frame.X)
+    heads: dict[str, TargetHeads] = {}
+    holdout: dict[str, dict] = {}
+    for name in targets:
+        t = TARGETS[name]
+        y = frame.y[name]
+        ok = np.isfinite(y) & ((y > 0) if t.transform == "log" else (y >= 0))
+        f, v, c = (i[ok[i]] for i in (fit_idx, val_idx, cal_idx))
+        if len(f) < 4:
+            if say:
+                say(f"  {name}: skipped, only {len(f)} rows with a value")
+            continue
+        z = t.forward(np.where(ok, y, 1.0))
+        t0 = time.perf_counter()
+        reg, reg_rounds = fit_regression(X[f], z[f], X[v], z[v], seed=seed, say=say, name=name)
+        rank, rank_rounds = fit_ranker(X[f], z[f], frame.group[f], X[v], z[v], frame.group[v],
+                                       seed=seed, say=say, name=name)
+        # Which head orders candidates better on the validation groups?
+        source = "ranking"
+        if len(v):
+            _, members = group_index(frame.group[v])
+            tau_reg = ranking_metrics(reg.inplace_predict(X[v]), z[v], members)["kendall_tau"]
+            tau_rank = ranking_metrics(-rank.inplace_predict(X[v]), z[v], members)["kendall_tau"]
+            if tau_reg is not None and (tau_rank is None or tau_reg > tau_rank):
+                source = "regression"
+        fv = np.concatenate([f, v])
+        reg = refit_regression(X[fv], z[fv], reg_rounds, seed=seed)
+        rank, _ = fit_ranker(X[fv], z[fv], frame.group[fv], None, [], None, seed=seed,
+                             rounds=rank_rounds)
+        zc = reg.inplace_predict(X[c]).astype(np.float64) if len(c) else np.zeros(0)
+        q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
+        h = TargetHeads(t, reg, rank, q, alpha, source, reg_rounds, rank_rounds)
+        heads[name] = h
+        if len(c):
+            _, members = group_index(frame.group[c])
+            m = ranking_metrics(h.rank_cost(X[c], zc), y[c], members)
+            m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
+            holdout[name] = m
+        if say:
+            say(f"  {name}: ranking by the {source} head; 90% interval = x/ {np.exp(q):.3f}"
+                f" (log half-width {q:.3f}); {time.perf_counter() - t0:.1f}s")
+    if not heads:
+        raise InputError("no target had enough samples to train")
+    info = {"rows": {"fit": int(len(fit_idx)), "validation": int(len(val_idx)),
+                     "calibration": int(len(cal_idx))},
+            "holdout_metrics": holdout, "alpha": alpha}
+    return pre, heads, info
+
+
+def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndarray) -> dict:
+    """Per target: value, lower, upper, rank cost for raw feature rows."""
+    X = pre.transform(Xraw)
+    out = {}
+    for name, h in heads.items():
+        z = h.predict_log(X)
+        lo, hi = interval(z, h.q, h.target.inverse)
+        out[name] = {"value": h.target.inverse(z), "lower": lo, "upper": hi,
+                     "rank_cost": h.rank_cost(X, z)}
+    return out

@@ -1,0 +1,175 @@
+"""The learned cost model on real data: a small dataset measured in the test (real compiles,
+real timing), then train -> save -> load -> predict -> eval, and artifact integrity."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import costmodel
+from costmodel.cli import main
+from costmodel.collect import collect, synthetic_items
+from costmodel.dataset import load as load_dataset
+from costmodel.model import ChecksumMismatchError, SchemaMismatchError
+from costmodel.model.features import (FEATURE_NAMES, N_FEATURES, kernel_features,
+                                      strip_schedule)
+from costmodel.model.metrics import METRICS, ranking_metrics
+from costmodel.programs import FAMILIES, Schedule
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "tiny"
+    items = synthetic_items(["matmul", "transpose"], 28, schedules_per_group=7, seed=3)
+    collect(items, str(out), workers=1, time_cap_s=0.2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_dir(dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    assert main(["train", "--data", str(dataset), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _run(argv) -> tuple[int, str]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(argv)
+    return rc, buf.getvalue()
+
+
+def test_artifact_has_no_pickle_and_a_complete_manifest(model_dir):
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["feature_schema"] == costmodel.model.FEATURE_SCHEMA
+    assert manifest["training_data"]["hash"] and manifest["training_data"]["rows"] >= 12
+    assert set(manifest["targets"]) == {"latency", "instructions", "spills", "code_size"}
+    assert manifest["libraries"]["xgboost"] and manifest["metrics"]["holdout"]
+    assert manifest["machine"]["peak_flops_per_s"] > 1e8
+    for name, digest in manifest["files"].items():
+        assert (model_dir / name).is_file() and len(digest) == 64
+    suffixes = {p.suffix for p in model_dir.iterdir()}
+    assert suffixes <= {".json", ".ubj", ".md"}
+    src = "".join(p.read_text() for p in Path(costmodel.__file__).parent.joinpath("model").glob("*.py"))
+    assert "import pickle" not in src and "joblib" not in src
+
+
+def test_predict_many_schedules_from_ir_kernel_and_features(dataset, model_dir):
+    model = costmodel.load(model_dir)
+    samples, programs, _ = load_dataset(dataset)
+    rows = [r for r in samples.to_pylist() if r["family"] == "matmul" and r["feasible"]]
+    ir = dict(zip(programs.column("ir_hash").to_pylist(), programs.column("ir").to_pylist()))
+    gid = rows[0]["group_id"]
+    group = [r for r in rows if r["group_id"] == gid]
+    scheds = [json.loads(r["schedule_json"]) for r in group]
+    text = ir[group[-1]["ir_hash"]]
+    pred = model.predict(text, schedules=scheds)
+    assert len(pred) == len(scheds)
+    for t in model.targets:
+        v = pred.values[t]
+        assert v.shape == (len(scheds),) and np.all(np.isfinite(v))
+        assert np.all(pred.lower[t] <= v) and np.all(v <= pred.upper[t])
+    assert np.all(pred.values["latency"] > 0)
+    # The same kernel parsed once and reused, Schedule objects, and raw features agree.
+    k = model.kernel(text)
+    p2 = model.predict(kernel=k, schedules=[Schedule.from_dict(s) for s in scheds],
+                       targets=["latency"])
+    np.testing.assert_allclose(p2.values["latency"], pred.values["latency"])
+    X = model.features(k, scheds)
+    assert X.shape == (len(scheds), N_FEATURES) == (len(scheds), len(FEATURE_NAMES))
+    p3 = model.predict(features=X, targets="latency")
+    np.testing.assert_allclose(p3.values["latency"], pred.values["latency"])
+    p4 = model.predict(kernel=k.to_dict(), schedules=scheds, targets="latency")
+    np.testing.assert_allclose(p4.values["latency"], pred.values["latency"])
+    best = pred.best("latency", k=3)
+    assert len(best) == 3 and len(set(best)) == 3
+
+
+def test_schedule_is_stripped_so_base_features_do_not_depend_on_it():
+    fam = FAMILIES["matmul"]
+    shape = fam.sample_shape(np.random.default_rng(0))
+    plain = fam.render(shape, Schedule.default())
+    sched = Schedule.make("DoubleTilingExpert", {"distribution": [32, 32, 0],
+                                                  "vector_common_parallel": [8, 16, 0],
+                                                  "vector_reduction": [0, 0, 4]})
+    tiled = fam.render(shape, sched)
+    assert "compilation_info" in tiled and "compilation_info" not in strip_schedule(tiled)
+    np.testing.assert_array_equal(kernel_features(plain).base, kernel_features(tiled).base)
+
+
+def test_eval_json_has_every_split_target_and_metric(dataset, model_dir, tmp_path):
+    report = tmp_path / "report.md"
+    rc, out = _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--json",
+                    "--folds", "2", "--report", str(report), "--quiet"])
+    assert rc == 0
+    res = json.loads(out)
+    assert set(res["splits"]) == {"random_within_groups", "unseen_shapes", "unseen_families"}
+    assert "unseen_models" in res["unavailable_splits"]  # no real models in this dataset
+    for split, per_target in res["splits"].items():
+        assert set(per_target) == {"latency", "instructions", "spills", "code_size"}
+        for m in per_target.values():
+            assert set(METRICS) <= set(m)
+        lat = per_target["latency"]
+        assert -1.0 <= lat["kendall_tau"] <= 1.0 and lat["mape"] >= 0
+        assert 0.0 <= lat["interval_coverage"] <= 1.0
+        assert res["baselines"]["roofline"][split]["latency"]["top1_slowdown"] >= 0
+        assert "kendall_tau" in res["baselines"]["random"][split]["latency"]
+    assert res["noise_ceiling"]["available"] is False  # never invented
+    text = report.read_text()
+    assert "## unseen_shapes" in text and "| kendall_tau |" in text and "roofline" in text
+
+
+def test_tampered_artifact_fails_with_a_typed_error(model_dir, tmp_path):
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(model_dir, bad)
+    f = bad / "latency.reg.ubj"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatchError, match="latency.reg.ubj"):
+        costmodel.load(bad)
+    assert main(["eval", "--model", str(bad), "--data", str(bad), "--quiet"]) == 2
+
+
+def test_schema_mismatch_fails_with_a_typed_error(model_dir, tmp_path):
+    import shutil
+    bad = tmp_path / "old"
+    shutil.copytree(model_dir, bad)
+    m = json.loads((bad / "manifest.json").read_text())
+    m["feature_schema"] = "cm-features-0"
+    (bad / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(SchemaMismatchError, match="cm-features-0"):
+        costmodel.load(bad)
+
+
+def test_metric_definitions_on_a_hand_example():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 10.0])
+    perfect = ranking_metrics(y, y, [np.arange(7)])
+    assert perfect["kendall_tau"] == 1.0 and perfect["pairwise_accuracy"] == 1.0
+    assert perfect["top1_slowdown"] == 0.0 and perfect["tenset_top1"] == 1.0
+    worst = ranking_metrics(-y, y, [np.arange(7)])
+    assert worst["kendall_tau"] == -1.0 and worst["top1_slowdown"] == pytest.approx(9.0)
+    assert worst["top5_slowdown"] == pytest.approx(2.0)  # best of {10,6,5,4,3} is 3
+    assert worst["tenset_top5"] == pytest.approx(1 / 3)
+
+
+def test_onnx_export_agrees_with_native_predictions(dataset, model_dir, tmp_path):
+    pytest.importorskip("onnxmltools")
+    pytest.importorskip("onnxruntime")
+    from costmodel.model.data import load_frame
+    from costmodel.model.onnx_export import check
+
+    out = tmp_path / "onnx"
+    rc, printed = _run(["export-onnx", "--model", str(model_dir), "--out", str(out)])
+    assert rc == 0 and (out / "latency.reg.onnx").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["input"]["columns"] == json.loads(
+        (model_dir / "preprocess.json").read_text())["kept"]
+    worst = check(str(model_dir), str(out), load_frame(str(dataset)).X)
+    assert worst and max(worst.values()) <= 1e-5, worst

@@ -1,0 +1,1 @@
+"""Solver-parameter tuning: SOR / SSOR-PCG, instance sequences, and the benchmark."""

@@ -1,0 +1,125 @@
+"""`tuner bench solver`: the "Learning to Relax" comparison on precomputed iteration tables.
+
+For each setting and seed: cumulative iterations over the whole sequence and over its
+last 20% for omega = 1, the best fixed omega in hindsight, the instance-optimal omega
+(best per instance on the grid), the closed-form omega* = 1 + (beta/(1+sqrt(1-beta^2)))^2
+snapped to the grid (SOR settings only), and each online strategy playing the sequence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuner.solver.instances import OMEGAS, SETTINGS
+from tuner.solver.table import Table, load_table
+from tuner.strategies import STRATEGIES, make_strategy
+
+CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), "heat": (0.0, 10.0)}
+
+# Strategy options used by the benchmark (the defaults of each class otherwise).
+BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
+    "tsallis_inf": {},
+    "exp3": {},
+    "ucb1": {},
+    "thompson": {},
+    "censored_thompson": {},
+    "linucb": {},
+    "chebcb": {},
+    "random": {},
+}
+
+
+def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int) -> np.ndarray:
+    """Run one strategy online over the sequence; returns the cost paid per instance."""
+    opts = dict(options)
+    if STRATEGIES[strategy].contextual:
+        opts.setdefault("context_range", CONTEXT_RANGES.get(table.setting, (-1.0, 1.0)))
+    s = make_strategy(strategy, len(table.omegas), seed=seed, **opts)
+    iters, ctx, cap = table.iterations, table.contexts.tolist(), table.maxiter
+    out = np.empty(len(ctx))
+    for t, c in enumerate(ctx):
+        p = s.ask(c)
+        k = int(iters[t, p.arm])
+        cost = min(k, cap)
+        s.tell(p, cost, censored=k > cap, context=c)
+        out[t] = cost
+    return out
+
+
+def omega_star_arm(table: Table) -> np.ndarray | None:
+    """Grid arm nearest the closed-form optimum for the shifted Laplacian (SOR settings)."""
+    if not table.setting.startswith("synthetic"):
+        return None
+    n = 10
+    beta = 4.0 * math.cos(math.pi / (n + 1)) / (4.0 + table.contexts)   # Jacobi spectral radius
+    w = 1.0 + (beta / (1.0 + np.sqrt(np.maximum(1.0 - beta ** 2, 0.0)))) ** 2
+    return np.abs(w[:, None] - table.omegas[None, :]).argmin(axis=1)
+
+
+def comparators(table: Table) -> dict[str, np.ndarray]:
+    cost = table.cost
+    best = int(cost.sum(axis=0).argmin())
+    out = {"omega=1": cost[:, int(np.abs(table.omegas - 1.0).argmin())],
+           "best_fixed": cost[:, best],
+           "instance_optimal": cost.min(axis=1)}
+    star = omega_star_arm(table)
+    if star is not None:
+        out["omega_star_formula"] = cost[np.arange(len(cost)), star]
+    return out
+
+
+def run(settings: Sequence[str] = SETTINGS, *, T: int = 5000, seeds: Iterable[int] = (0, 1, 2),
+        strategies: Mapping[str, Mapping[str, Any]] | None = None, cache_dir: Path | None = None,
+        progress: Callable[[str, int], None] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """setting -> strategy -> {total, last20 (means over seeds), *_std, per_seed, best_omega}."""
+    strategies = BENCH_STRATEGIES if strategies is None else strategies
+    seeds = list(seeds)
+    cut = T - T // 5
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for setting in settings:
+        per: dict[str, list[tuple[float, float]]] = {}
+        best_omegas = []
+        for seed in seeds:
+            table = load_table(setting, T, seed, cache_dir=cache_dir,
+                               progress=(lambda k: progress("solves", k)) if progress else None)
+            best_omegas.append(float(table.omegas[int(table.cost.sum(axis=0).argmin())]))
+            runs = dict(comparators(table))
+            for name, opts in strategies.items():
+                runs[name] = play(table, name, opts, seed)
+                if progress:
+                    progress("plays", 1)
+            for name, c in runs.items():
+                per.setdefault(name, []).append((float(c.sum()), float(c[cut:].sum())))
+        res = {}
+        for name, vals in per.items():
+            arr = np.array(vals)
+            res[name] = {"total": float(arr[:, 0].mean()), "last20": float(arr[:, 1].mean()),
+                         "total_std": float(arr[:, 0].std()), "last20_std": float(arr[:, 1].std()),
+                         "per_seed": [{"total": v[0], "last20": v[1]} for v in vals]}
+        res["best_fixed"]["omegas"] = best_omegas
+        results[setting] = res
+    return results
+
+
+def format_results(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    lines = []
+    for setting, res in results.items():
+        io, bf = res["instance_optimal"], res["best_fixed"]
+        lines.append(f"\n{setting}  (best fixed omega per seed: "
+                     f"{', '.join(f'{w:.2f}' for w in bf.get('omegas', []))})")
+        lines.append(f"  {'strategy':20s} {'total':>12s} {'± sd':>9s} {'/inst-opt':>9s} {'/best-fix':>9s}"
+                     f" {'last20%':>11s} {'/inst-opt':>9s} {'/best-fix':>9s}")
+        for name, r in res.items():
+            lines.append(
+                f"  {name:20s} {r['total']:12,.0f} {r['total_std']:9,.0f} {r['total'] / io['total']:9.3f}"
+                f" {r['total'] / bf['total']:9.3f} {r['last20']:11,.0f} {r['last20'] / io['last20']:9.3f}"
+                f" {r['last20'] / bf['last20']:9.3f}")
+    return "\n".join(lines)
+
+
+__all__ = ["BENCH_STRATEGIES", "OMEGAS", "comparators", "format_results", "play", "run"]

@@ -1,0 +1,49 @@
+"""SolverTuner: the solver-loop facade over a Study (the gRPC pair is thin glue on it).
+
+    tuner = SolverTuner(strategy="chebcb", context_range=(-0.15, 0.45))
+    omega, token = tuner.suggest(context=c_t)
+    tuner.report(token, iterations=k, censored=k >= cap)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tuner.errors import TrialNotFoundError
+from tuner.space import Categorical, Space
+from tuner.solver.instances import OMEGAS
+from tuner.store import Store
+from tuner.strategies import STRATEGIES, Context
+from tuner.study import Report, Study
+
+
+class SolverTuner:
+    def __init__(self, storage: str | Store = "memory:", *, name: str = "solver",
+                 strategy: str = "tsallis_inf", options: Mapping[str, Any] | None = None,
+                 omegas: Sequence[float] = OMEGAS, context_range: Sequence[float] | None = None,
+                 seed: int = 0, max_iterations: int = 10_000) -> None:
+        opts = dict(options or {})
+        if context_range is not None and STRATEGIES.get(strategy) is not None \
+                and STRATEGIES[strategy].contextual:
+            opts.setdefault("context_range", [float(v) for v in context_range])
+        space = Space([Categorical("omega", tuple(float(w) for w in omegas))])
+        self.max_iterations = int(max_iterations)
+        self.study = Study.create(name, space, strategy=strategy, options=opts, seed=seed,
+                                  storage=storage)
+
+    def suggest(self, context: Context = None, *, client_id: str | None = None) -> tuple[float, str]:
+        """The relaxation parameter for the next solve, and the token to report it with."""
+        t = self.study.ask(context, client_id=client_id)
+        return float(t.params["omega"]), str(t.id)
+
+    def report(self, token: str, iterations: int, *, censored: bool | None = None,
+               client_id: str | None = None) -> Report:
+        """Report the iteration count; hitting ``max_iterations`` counts as censored."""
+        try:
+            trial_id = int(token)
+        except (TypeError, ValueError):
+            raise TrialNotFoundError(f"malformed solver token {token!r}") from None
+        if censored is None:
+            censored = iterations >= self.max_iterations
+        return self.study.tell(trial_id, iterations, censored=censored, client_id=client_id)

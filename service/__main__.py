@@ -1,7 +1,8 @@
 """`python -m service [--host H] [--port P]`.
 
 Environment: HOST, PORT; TOKEN (bearer token for RPCs), ADMIN_TOKEN (admin RPCs);
-TLS_CERT + TLS_KEY (PEM files) for TLS, plus TLS_CLIENT_CA to require client certificates.
+TLS_CERT + TLS_KEY (PEM files) for TLS, plus TLS_CLIENT_CA to require client certificates;
+STORE: where tuner studies live (a path, default var/tuner.sqlite, or memory:).
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ class ServerConfig:
     max_workers: int = 16
     #: Calls in flight beyond this are refused with RESOURCE_EXHAUSTED instead of queueing.
     max_concurrent_rpcs: int = 256
+    #: Where studies live: a tuner storage URL (sqlite:///path or memory:).
+    store: str = "memory:"
 
     @classmethod
     def from_env(cls, **overrides) -> ServerConfig:
@@ -50,7 +52,11 @@ class ServerConfig:
             port = int(env.get("PORT") or 50051)
         except ValueError:
             raise InputError(f"PORT must be an integer, got {env.get('PORT')!r}") from None
+        store = env.get("STORE") or "var/tuner.sqlite"
+        if "://" not in store and store != "memory:":
+            Path(store).parent.mkdir(parents=True, exist_ok=True)
+            store = f"sqlite:///{store}"
         base = cls(host=env.get("HOST") or "127.0.0.1", port=port,
                    token=env.get("TOKEN") or None, admin_token=env.get("ADMIN_TOKEN") or None,
-                   tls=tls)
+                   tls=tls, store=store)
         return cls(**{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}})

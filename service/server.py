@@ -15,13 +15,17 @@ from proto.costmodel.v1 import costmodel_service_pb2 as cm_pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as cm_grpc
 from service.auth import TokenAuthInterceptor
 from service.config import ServerConfig
+from proto.tuner.v1 import tuner_service_pb2 as tuner_pb
+from proto.tuner.v1 import tuner_service_pb2_grpc as tuner_grpc
 from service.costmodel_servicer import CostModelServicer
+from service.tuner_servicer import TunerServicer
 
 log = logging.getLogger("service")
 
 #: Largest request or response; IR over this is refused by gRPC before we parse it.
 MAX_MESSAGE_BYTES = 80 * 1024 * 1024
 COSTMODEL_SERVICE = cm_pb.DESCRIPTOR.services_by_name["CostModelService"].full_name
+TUNER_SERVICE = tuner_pb.DESCRIPTOR.services_by_name["TunerService"].full_name
 
 
 #: RPCs that change the server; they always need the admin token.
@@ -45,10 +49,12 @@ class Server:
                      ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.so_reuseport", 0)])
         cm_grpc.add_CostModelServiceServicer_to_server(CostModelServicer(), self.grpc_server)
+        tuner_grpc.add_TunerServiceServicer_to_server(TunerServicer(cfg.store), self.grpc_server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection(
-            (COSTMODEL_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
+            (COSTMODEL_SERVICE, TUNER_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            self.grpc_server)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if cfg.tls is not None:
             creds = grpc.ssl_server_credentials(
@@ -67,7 +73,7 @@ class Server:
 
     def start(self) -> None:
         self.grpc_server.start()
-        for name in ("", COSTMODEL_SERVICE):
+        for name in ("", COSTMODEL_SERVICE, TUNER_SERVICE):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     def stop(self, grace: float = 5.0) -> None:

@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+MODEL ?= models/default
+STORE ?= var/tuner.sqlite
+
 serve: $(STAMP)
-	HOST=$(HOST) PORT=$(PORT) $(PY) -m service
+	HOST=$(HOST) PORT=$(PORT) MODEL=$(MODEL) STORE=$(STORE) $(PY) -m service
 
 test: $(STAMP)
 	$(PY) -m pytest -q

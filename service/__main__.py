@@ -2,7 +2,8 @@
 
 Environment: HOST, PORT; TOKEN (bearer token for RPCs), ADMIN_TOKEN (admin RPCs);
 TLS_CERT + TLS_KEY (PEM files) for TLS, plus TLS_CLIENT_CA to require client certificates;
-STORE: where tuner studies live (a path, default var/tuner.sqlite, or memory:).
+STORE: where tuner studies live (a path, default var/tuner.sqlite, or memory:);
+MODEL: the model directory served as "stable" (make serve: models/default); MODELS: the root.
 """
 
 from __future__ import annotations

@@ -39,6 +39,10 @@ class ServerConfig:
     max_concurrent_rpcs: int = 256
     #: Where studies live: a tuner storage URL (sqlite:///path or memory:).
     store: str = "memory:"
+    #: Directory of trained models (each a costmodel train output), see service/models.py.
+    models: str = "models"
+    #: The model the "stable" label (and requests naming no model) use; None: models/default.
+    stable_model: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> ServerConfig:
@@ -58,5 +62,12 @@ class ServerConfig:
             store = f"sqlite:///{store}"
         base = cls(host=env.get("HOST") or "127.0.0.1", port=port,
                    token=env.get("TOKEN") or None, admin_token=env.get("ADMIN_TOKEN") or None,
-                   tls=tls, store=store)
+                   tls=tls, store=store, models=env.get("MODELS") or "models")
+        if env.get("MODEL"):  # MODEL=models/NAME: serve that directory's model as stable
+            model = Path(env["MODEL"])
+            if not (model / "manifest.json").exists():
+                raise InputError(f"MODEL={model}: no manifest.json there (train one with "
+                                 "`costmodel train`)")
+            base = cls(**{**base.__dict__, "models": str(model.parent),
+                          "stable_model": model.name})
         return cls(**{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}})

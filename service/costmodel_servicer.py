@@ -10,9 +10,79 @@ from proto.costmodel.v1 import costmodel_service_pb2 as pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as pb_grpc
 from service.convert import features_to_proto
 from service.errors import handle_errors
+from service.models import ModelRegistry
+
+
+def schedule_from_proto(msg: pb.Schedule) -> dict:
+    """costmodel.v1.Schedule -> the Schedule.to_dict() form the model reads."""
+    return {"pipeline": msg.pipeline or None,
+            "levels": {lv.name: list(lv.sizes) for lv in msg.levels},
+            "peeling": msg.flags.get("peeling", False),
+            "data_tiling": msg.flags.get("data_tiling", False),
+            "ukernels": msg.flags.get("ukernels", False)}
 
 
 class CostModelServicer(pb_grpc.CostModelServiceServicer):
+    def __init__(self, registry: ModelRegistry | None = None) -> None:
+        self.registry = registry or ModelRegistry()
+
+    def _predict(self, request: pb.PredictRequest) -> pb.PredictResponse:
+        filename = request.filename or "<request>"
+        source = request.WhichOneof("source")
+        if source == "onnx":
+            text = onnx_to_linalg(request.onnx, filename=filename)
+        elif source == "mlir":
+            text = request.mlir
+        else:
+            raise InputError("PredictRequest needs `mlir` or `onnx`")
+        name, model = self.registry.get(request.model)
+        unknown = [t for t in request.targets if t not in model.targets]
+        if unknown:
+            raise InputError(f"model {name} predicts {', '.join(model.targets)}; "
+                             f"not {', '.join(unknown)}")
+        kernel = self.registry.kernel(model, text)
+        schedules = [schedule_from_proto(s) for s in request.schedules] or None
+        pred = model.predict(kernel=kernel, schedules=schedules,
+                             targets=list(request.targets) or None)
+        resp = pb.PredictResponse(model=name, coverage=pred.coverage)
+        targets = list(pred.values)
+        for i in range(len(pred)):
+            resp.candidates.add().targets.extend(
+                pb.TargetPrediction(target=t, value=float(pred.values[t][i]),
+                                    lower=float(pred.lower[t][i]), upper=float(pred.upper[t][i]),
+                                    rank_cost=float(pred.rank_cost[t][i])) for t in targets)
+        return resp
+
+    @handle_errors
+    def Predict(self, request: pb.PredictRequest, context: grpc.ServicerContext
+                ) -> pb.PredictResponse:
+        return self._predict(request)
+
+    def PredictStream(self, request_iterator, context: grpc.ServicerContext):
+        for request in request_iterator:
+            yield self._predict_one(request, context)
+
+    @handle_errors
+    def _predict_one(self, request: pb.PredictRequest, context: grpc.ServicerContext
+                     ) -> pb.PredictResponse:
+        return self._predict(request)
+
+    @handle_errors
+    def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext
+                   ) -> pb.ListModelsResponse:
+        return pb.ListModelsResponse(models=[pb.ModelInfo(**self.registry.info(n))
+                                             for n in self.registry.names()])
+
+    @handle_errors
+    def GetModel(self, request: pb.GetModelRequest, context: grpc.ServicerContext
+                 ) -> pb.ModelInfo:
+        return pb.ModelInfo(**self.registry.info(self.registry.resolve(request.model)))
+
+    @handle_errors
+    def ReloadModel(self, request: pb.ReloadModelRequest, context: grpc.ServicerContext
+                    ) -> pb.ModelInfo:
+        return pb.ModelInfo(**self.registry.info(self.registry.reload(request.model)))
+
     @handle_errors
     def Analyze(self, request: pb.AnalyzeRequest, context: grpc.ServicerContext
                 ) -> pb.AnalyzeResponse:

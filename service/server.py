@@ -18,6 +18,7 @@ from service.config import ServerConfig
 from proto.tuner.v1 import tuner_service_pb2 as tuner_pb
 from proto.tuner.v1 import tuner_service_pb2_grpc as tuner_grpc
 from service.costmodel_servicer import CostModelServicer
+from service.models import ModelRegistry
 from service.tuner_servicer import TunerServicer
 
 log = logging.getLogger("service")
@@ -29,7 +30,7 @@ TUNER_SERVICE = tuner_pb.DESCRIPTOR.services_by_name["TunerService"].full_name
 
 
 #: RPCs that change the server; they always need the admin token.
-ADMIN_METHODS: frozenset[str] = frozenset()
+ADMIN_METHODS: frozenset[str] = frozenset({"/costmodel.v1.CostModelService/ReloadModel"})
 
 
 class Server:
@@ -39,7 +40,7 @@ class Server:
         host, port = cfg.host, cfg.port
         self.config = cfg
         interceptors = []
-        if cfg.token or cfg.admin_token or ADMIN_METHODS:
+        if cfg.token or cfg.admin_token or ADMIN_METHODS:  # admin RPCs always need a token
             interceptors.append(TokenAuthInterceptor(cfg.token, cfg.admin_token, ADMIN_METHODS))
         self.grpc_server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=cfg.max_workers, thread_name_prefix="rpc"),
@@ -48,7 +49,9 @@ class Server:
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.so_reuseport", 0)])
-        cm_grpc.add_CostModelServiceServicer_to_server(CostModelServicer(), self.grpc_server)
+        cm_grpc.add_CostModelServiceServicer_to_server(
+            CostModelServicer(ModelRegistry(cfg.models, stable=cfg.stable_model)),
+            self.grpc_server)
         tuner_grpc.add_TunerServiceServicer_to_server(TunerServicer(cfg.store), self.grpc_server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)

@@ -13,28 +13,12 @@ import pytest
 
 import costmodel
 from costmodel.cli import main
-from costmodel.collect import collect, synthetic_items
 from costmodel.dataset import load as load_dataset
 from costmodel.model import ChecksumMismatchError, SchemaMismatchError
 from costmodel.model.features import (FEATURE_NAMES, N_FEATURES, kernel_features,
                                       strip_schedule)
 from costmodel.model.metrics import METRICS, ranking_metrics
 from costmodel.programs import FAMILIES, Schedule
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "tiny"
-    items = synthetic_items(["matmul", "transpose"], 28, schedules_per_group=7, seed=3)
-    collect(items, str(out), workers=1, time_cap_s=0.2, progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def model_dir(dataset, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    assert main(["train", "--data", str(dataset), "--out", str(out), "--quiet"]) == 0
-    return out
 
 
 def _run(argv) -> tuple[int, str]:

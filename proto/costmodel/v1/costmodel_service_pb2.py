@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*proto/costmodel/v1/costmodel_service.proto\x12\x0c\x63ostmodel.v1\"y\n\x0e\x41nalyzeRequest\x12\x0e\n\x04mlir\x18\x01 \x01(\tH\x00\x12\x0e\n\x04onnx\x18\x02 \x01(\x0cH\x00\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x13\n\x0binclude_ops\x18\x04 \x01(\x08\x12\x16\n\x0einclude_tokens\x18\x05 \x01(\x08\x42\x08\n\x06source\"\xaf\x01\n\x0f\x41nalyzeResponse\x12\x16\n\x0eschema_version\x18\x01 \x01(\x05\x12*\n\x05total\x18\x02 \x01(\x0b\x32\x1b.costmodel.v1.ProgramTotals\x12%\n\x03ops\x18\x03 \x03(\x0b\x32\x18.costmodel.v1.OpFeatures\x12!\n\x05\x65\x64ges\x18\x04 \x03(\x0b\x32\x12.costmodel.v1.Edge\x12\x0e\n\x06tokens\x18\x05 \x03(\t\"\xcd\x04\n\rProgramTotals\x12\r\n\x05\x66lops\x18\x01 \x01(\x03\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x12\n\nbytes_read\x18\x03 \x01(\x03\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x11\n\tintensity\x18\x05 \x01(\x01\x12\x1a\n\x12weighted_intensity\x18\x06 \x01(\x01\x12\r\n\x05n_ops\x18\x07 \x01(\x05\x12\x18\n\x10n_structured_ops\x18\x08 \x01(\x05\x12\x0f\n\x07n_edges\x18\t \x01(\x05\x12\x18\n\x10max_region_depth\x18\n \x01(\x05\x12\x16\n\x0emax_loop_depth\x18\x0b \x01(\x05\x12\x18\n\x10n_parallel_loops\x18\x0c \x01(\x05\x12\x19\n\x11n_reduction_loops\x18\r \x01(\x05\x12\x18\n\x10n_transcendental\x18\x0e \x01(\x03\x12\x17\n\x0fn_scheduled_ops\x18\x0f \x01(\x05\x12\x14\n\x0c\x66ully_static\x18\x10 \x01(\x08\x12;\n\x08\x66\x61milies\x18\x11 \x03(\x0b\x32).costmodel.v1.ProgramTotals.FamiliesEntry\x12;\n\x08\x64ialects\x18\x12 \x03(\x0b\x32).costmodel.v1.ProgramTotals.DialectsEntry\x1a/\n\rFamiliesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a/\n\rDialectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x8c\x01\n\x08LoopNest\x12\x0e\n\x06ranges\x18\x01 \x03(\x03\x12\x16\n\x0eiterator_types\x18\x02 \x03(\t\x12\x15\n\rindexing_maps\x18\x03 \x03(\t\x12\x12\n\nn_parallel\x18\x04 \x01(\x05\x12\x13\n\x0bn_reduction\x18\x05 \x01(\x05\x12\x18\n\x10innermost_extent\x18\x06 \x01(\x03\"(\n\tTileLevel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05sizes\x18\x02 \x03(\x03\"\xa5\x01\n\x08Schedule\x12\'\n\x06levels\x18\x01 \x03(\x0b\x32\x17.costmodel.v1.TileLevel\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x30\n\x05\x66lags\x18\x03 \x03(\x0b\x32!.costmodel.v1.Schedule.FlagsEntry\x1a,\n\nFlagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\xa0\x04\n\nOpFeatures\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x64ialect\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x04 \x01(\t\x12\x0e\n\x06parent\x18\x05 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x06 \x01(\x05\x12\x12\n\nmultiplier\x18\x07 \x01(\x03\x12\x15\n\roperand_types\x18\x08 \x03(\t\x12\x14\n\x0cresult_types\x18\t \x03(\t\x12\x14\n\x0c\x65lement_type\x18\n \x01(\t\x12\r\n\x05\x66lops\x18\x0b \x01(\x03\x12\x12\n\nbytes_read\x18\x0c \x01(\x03\x12\x15\n\rbytes_written\x18\r \x01(\x03\x12\x11\n\tintensity\x18\x0e \x01(\x01\x12\x1a\n\x12weighted_intensity\x18\x0f \x01(\x01\x12\x14\n\x0c\x66ully_static\x18\x10 \x01(\x08\x12%\n\x05loops\x18\x11 \x01(\x0b\x32\x16.costmodel.v1.LoopNest\x12\x36\n\x07payload\x18\x12 \x03(\x0b\x32%.costmodel.v1.OpFeatures.PayloadEntry\x12\x17\n\ntrip_count\x18\x13 \x01(\x03H\x00\x88\x01\x01\x12(\n\x08schedule\x18\x14 \x01(\x0b\x32\x16.costmodel.v1.Schedule\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x42\r\n\x0b_trip_count\"*\n\x04\x45\x64ge\x12\x10\n\x08producer\x18\x01 \x01(\x05\x12\x10\n\x08\x63onsumer\x18\x02 \x01(\x05\x32Z\n\x10\x43ostModelService\x12\x46\n\x07\x41nalyze\x12\x1c.costmodel.v1.AnalyzeRequest\x1a\x1d.costmodel.v1.AnalyzeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*proto/costmodel/v1/costmodel_service.proto\x12\x0c\x63ostmodel.v1\"\x97\x01\n\x0ePredictRequest\x12\x0e\n\x04mlir\x18\x01 \x01(\tH\x00\x12\x0e\n\x04onnx\x18\x02 \x01(\x0cH\x00\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12)\n\tschedules\x18\x04 \x03(\x0b\x32\x16.costmodel.v1.Schedule\x12\x0f\n\x07targets\x18\x05 \x03(\t\x12\r\n\x05model\x18\x06 \x01(\tB\x08\n\x06source\"b\n\x10TargetPrediction\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\r\n\x05lower\x18\x03 \x01(\x01\x12\r\n\x05upper\x18\x04 \x01(\x01\x12\x11\n\trank_cost\x18\x05 \x01(\x01\"F\n\x13\x43\x61ndidatePrediction\x12/\n\x07targets\x18\x01 \x03(\x0b\x32\x1e.costmodel.v1.TargetPrediction\"i\n\x0fPredictResponse\x12\x35\n\ncandidates\x18\x01 \x03(\x0b\x32!.costmodel.v1.CandidatePrediction\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08\x63overage\x18\x03 \x01(\x01\"\x13\n\x11ListModelsRequest\"=\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.costmodel.v1.ModelInfo\" \n\x0fGetModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"#\n\x12ReloadModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"n\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x16\n\x0e\x66\x65\x61ture_schema\x18\x03 \x01(\t\x12\x0f\n\x07targets\x18\x04 \x03(\t\x12\x1a\n\x12training_data_hash\x18\x05 \x01(\t\"y\n\x0e\x41nalyzeRequest\x12\x0e\n\x04mlir\x18\x01 \x01(\tH\x00\x12\x0e\n\x04onnx\x18\x02 \x01(\x0cH\x00\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x13\n\x0binclude_ops\x18\x04 \x01(\x08\x12\x16\n\x0einclude_tokens\x18\x05 \x01(\x08\x42\x08\n\x06source\"\xaf\x01\n\x0f\x41nalyzeResponse\x12\x16\n\x0eschema_version\x18\x01 \x01(\x05\x12*\n\x05total\x18\x02 \x01(\x0b\x32\x1b.costmodel.v1.ProgramTotals\x12%\n\x03ops\x18\x03 \x03(\x0b\x32\x18.costmodel.v1.OpFeatures\x12!\n\x05\x65\x64ges\x18\x04 \x03(\x0b\x32\x12.costmodel.v1.Edge\x12\x0e\n\x06tokens\x18\x05 \x03(\t\"\xcd\x04\n\rProgramTotals\x12\r\n\x05\x66lops\x18\x01 \x01(\x03\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12\x12\n\nbytes_read\x18\x03 \x01(\x03\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x11\n\tintensity\x18\x05 \x01(\x01\x12\x1a\n\x12weighted_intensity\x18\x06 \x01(\x01\x12\r\n\x05n_ops\x18\x07 \x01(\x05\x12\x18\n\x10n_structured_ops\x18\x08 \x01(\x05\x12\x0f\n\x07n_edges\x18\t \x01(\x05\x12\x18\n\x10max_region_depth\x18\n \x01(\x05\x12\x16\n\x0emax_loop_depth\x18\x0b \x01(\x05\x12\x18\n\x10n_parallel_loops\x18\x0c \x01(\x05\x12\x19\n\x11n_reduction_loops\x18\r \x01(\x05\x12\x18\n\x10n_transcendental\x18\x0e \x01(\x03\x12\x17\n\x0fn_scheduled_ops\x18\x0f \x01(\x05\x12\x14\n\x0c\x66ully_static\x18\x10 \x01(\x08\x12;\n\x08\x66\x61milies\x18\x11 \x03(\x0b\x32).costmodel.v1.ProgramTotals.FamiliesEntry\x12;\n\x08\x64ialects\x18\x12 \x03(\x0b\x32).costmodel.v1.ProgramTotals.DialectsEntry\x1a/\n\rFamiliesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a/\n\rDialectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x8c\x01\n\x08LoopNest\x12\x0e\n\x06ranges\x18\x01 \x03(\x03\x12\x16\n\x0eiterator_types\x18\x02 \x03(\t\x12\x15\n\rindexing_maps\x18\x03 \x03(\t\x12\x12\n\nn_parallel\x18\x04 \x01(\x05\x12\x13\n\x0bn_reduction\x18\x05 \x01(\x05\x12\x18\n\x10innermost_extent\x18\x06 \x01(\x03\"(\n\tTileLevel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05sizes\x18\x02 \x03(\x03\"\xa5\x01\n\x08Schedule\x12\'\n\x06levels\x18\x01 \x03(\x0b\x32\x17.costmodel.v1.TileLevel\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x30\n\x05\x66lags\x18\x03 \x03(\x0b\x32!.costmodel.v1.Schedule.FlagsEntry\x1a,\n\nFlagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\xa0\x04\n\nOpFeatures\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x64ialect\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x04 \x01(\t\x12\x0e\n\x06parent\x18\x05 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x06 \x01(\x05\x12\x12\n\nmultiplier\x18\x07 \x01(\x03\x12\x15\n\roperand_types\x18\x08 \x03(\t\x12\x14\n\x0cresult_types\x18\t \x03(\t\x12\x14\n\x0c\x65lement_type\x18\n \x01(\t\x12\r\n\x05\x66lops\x18\x0b \x01(\x03\x12\x12\n\nbytes_read\x18\x0c \x01(\x03\x12\x15\n\rbytes_written\x18\r \x01(\x03\x12\x11\n\tintensity\x18\x0e \x01(\x01\x12\x1a\n\x12weighted_intensity\x18\x0f \x01(\x01\x12\x14\n\x0c\x66ully_static\x18\x10 \x01(\x08\x12%\n\x05loops\x18\x11 \x01(\x0b\x32\x16.costmodel.v1.LoopNest\x12\x36\n\x07payload\x18\x12 \x03(\x0b\x32%.costmodel.v1.OpFeatures.PayloadEntry\x12\x17\n\ntrip_count\x18\x13 \x01(\x03H\x00\x88\x01\x01\x12(\n\x08schedule\x18\x14 \x01(\x0b\x32\x16.costmodel.v1.Schedule\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x42\r\n\x0b_trip_count\"*\n\x04\x45\x64ge\x12\x10\n\x08producer\x18\x01 \x01(\x05\x12\x10\n\x08\x63onsumer\x18\x02 \x01(\x05\x32\xd3\x03\n\x10\x43ostModelService\x12\x46\n\x07\x41nalyze\x12\x1c.costmodel.v1.AnalyzeRequest\x1a\x1d.costmodel.v1.AnalyzeResponse\x12\x46\n\x07Predict\x12\x1c.costmodel.v1.PredictRequest\x1a\x1d.costmodel.v1.PredictResponse\x12P\n\rPredictStream\x12\x1c.costmodel.v1.PredictRequest\x1a\x1d.costmodel.v1.PredictResponse(\x01\x30\x01\x12O\n\nListModels\x12\x1f.costmodel.v1.ListModelsRequest\x1a .costmodel.v1.ListModelsResponse\x12\x42\n\x08GetModel\x12\x1d.costmodel.v1.GetModelRequest\x1a\x17.costmodel.v1.ModelInfo\x12H\n\x0bReloadModel\x12 .costmodel.v1.ReloadModelRequest\x1a\x17.costmodel.v1.ModelInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,30 +39,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCHEDULE_FLAGSENTRY']._serialized_options = b'8\001'
   _globals['_OPFEATURES_PAYLOADENTRY']._loaded_options = None
   _globals['_OPFEATURES_PAYLOADENTRY']._serialized_options = b'8\001'
-  _globals['_ANALYZEREQUEST']._serialized_start=60
-  _globals['_ANALYZEREQUEST']._serialized_end=181
-  _globals['_ANALYZERESPONSE']._serialized_start=184
-  _globals['_ANALYZERESPONSE']._serialized_end=359
-  _globals['_PROGRAMTOTALS']._serialized_start=362
-  _globals['_PROGRAMTOTALS']._serialized_end=951
-  _globals['_PROGRAMTOTALS_FAMILIESENTRY']._serialized_start=855
-  _globals['_PROGRAMTOTALS_FAMILIESENTRY']._serialized_end=902
-  _globals['_PROGRAMTOTALS_DIALECTSENTRY']._serialized_start=904
-  _globals['_PROGRAMTOTALS_DIALECTSENTRY']._serialized_end=951
-  _globals['_LOOPNEST']._serialized_start=954
-  _globals['_LOOPNEST']._serialized_end=1094
-  _globals['_TILELEVEL']._serialized_start=1096
-  _globals['_TILELEVEL']._serialized_end=1136
-  _globals['_SCHEDULE']._serialized_start=1139
-  _globals['_SCHEDULE']._serialized_end=1304
-  _globals['_SCHEDULE_FLAGSENTRY']._serialized_start=1260
-  _globals['_SCHEDULE_FLAGSENTRY']._serialized_end=1304
-  _globals['_OPFEATURES']._serialized_start=1307
-  _globals['_OPFEATURES']._serialized_end=1851
-  _globals['_OPFEATURES_PAYLOADENTRY']._serialized_start=1790
-  _globals['_OPFEATURES_PAYLOADENTRY']._serialized_end=1836
-  _globals['_EDGE']._serialized_start=1853
-  _globals['_EDGE']._serialized_end=1895
-  _globals['_COSTMODELSERVICE']._serialized_start=1897
-  _globals['_COSTMODELSERVICE']._serialized_end=1987
+  _globals['_PREDICTREQUEST']._serialized_start=61
+  _globals['_PREDICTREQUEST']._serialized_end=212
+  _globals['_TARGETPREDICTION']._serialized_start=214
+  _globals['_TARGETPREDICTION']._serialized_end=312
+  _globals['_CANDIDATEPREDICTION']._serialized_start=314
+  _globals['_CANDIDATEPREDICTION']._serialized_end=384
+  _globals['_PREDICTRESPONSE']._serialized_start=386
+  _globals['_PREDICTRESPONSE']._serialized_end=491
+  _globals['_LISTMODELSREQUEST']._serialized_start=493
+  _globals['_LISTMODELSREQUEST']._serialized_end=512
+  _globals['_LISTMODELSRESPONSE']._serialized_start=514
+  _globals['_LISTMODELSRESPONSE']._serialized_end=575
+  _globals['_GETMODELREQUEST']._serialized_start=577
+  _globals['_GETMODELREQUEST']._serialized_end=609
+  _globals['_RELOADMODELREQUEST']._serialized_start=611
+  _globals['_RELOADMODELREQUEST']._serialized_end=646
+  _globals['_MODELINFO']._serialized_start=648
+  _globals['_MODELINFO']._serialized_end=758
+  _globals['_ANALYZEREQUEST']._serialized_start=760
+  _globals['_ANALYZEREQUEST']._serialized_end=881
+  _globals['_ANALYZERESPONSE']._serialized_start=884
+  _globals['_ANALYZERESPONSE']._serialized_end=1059
+  _globals['_PROGRAMTOTALS']._serialized_start=1062
+  _globals['_PROGRAMTOTALS']._serialized_end=1651
+  _globals['_PROGRAMTOTALS_FAMILIESENTRY']._serialized_start=1555
+  _globals['_PROGRAMTOTALS_FAMILIESENTRY']._serialized_end=1602
+  _globals['_PROGRAMTOTALS_DIALECTSENTRY']._serialized_start=1604
+  _globals['_PROGRAMTOTALS_DIALECTSENTRY']._serialized_end=1651
+  _globals['_LOOPNEST']._serialized_start=1654
+  _globals['_LOOPNEST']._serialized_end=1794
+  _globals['_TILELEVEL']._serialized_start=1796
+  _globals['_TILELEVEL']._serialized_end=1836
+  _globals['_SCHEDULE']._serialized_start=1839
+  _globals['_SCHEDULE']._serialized_end=2004
+  _globals['_SCHEDULE_FLAGSENTRY']._serialized_start=1960
+  _globals['_SCHEDULE_FLAGSENTRY']._serialized_end=2004
+  _globals['_OPFEATURES']._serialized_start=2007
+  _globals['_OPFEATURES']._serialized_end=2551
+  _globals['_OPFEATURES_PAYLOADENTRY']._serialized_start=2490
+  _globals['_OPFEATURES_PAYLOADENTRY']._serialized_end=2536
+  _globals['_EDGE']._serialized_start=2553
+  _globals['_EDGE']._serialized_end=2595
+  _globals['_COSTMODELSERVICE']._serialized_start=2598
+  _globals['_COSTMODELSERVICE']._serialized_end=3065
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,88 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PredictRequest(_message.Message):
+    __slots__ = ("mlir", "onnx", "filename", "schedules", "targets", "model")
+    MLIR_FIELD_NUMBER: _ClassVar[int]
+    ONNX_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    mlir: str
+    onnx: bytes
+    filename: str
+    schedules: _containers.RepeatedCompositeFieldContainer[Schedule]
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    model: str
+    def __init__(self, mlir: _Optional[str] = ..., onnx: _Optional[bytes] = ..., filename: _Optional[str] = ..., schedules: _Optional[_Iterable[_Union[Schedule, _Mapping]]] = ..., targets: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
+
+class TargetPrediction(_message.Message):
+    __slots__ = ("target", "value", "lower", "upper", "rank_cost")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    RANK_COST_FIELD_NUMBER: _ClassVar[int]
+    target: str
+    value: float
+    lower: float
+    upper: float
+    rank_cost: float
+    def __init__(self, target: _Optional[str] = ..., value: _Optional[float] = ..., lower: _Optional[float] = ..., upper: _Optional[float] = ..., rank_cost: _Optional[float] = ...) -> None: ...
+
+class CandidatePrediction(_message.Message):
+    __slots__ = ("targets",)
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    targets: _containers.RepeatedCompositeFieldContainer[TargetPrediction]
+    def __init__(self, targets: _Optional[_Iterable[_Union[TargetPrediction, _Mapping]]] = ...) -> None: ...
+
+class PredictResponse(_message.Message):
+    __slots__ = ("candidates", "model", "coverage")
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[CandidatePrediction]
+    model: str
+    coverage: float
+    def __init__(self, candidates: _Optional[_Iterable[_Union[CandidatePrediction, _Mapping]]] = ..., model: _Optional[str] = ..., coverage: _Optional[float] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class GetModelRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ReloadModelRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("name", "labels", "feature_schema", "targets", "training_data_hash")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_HASH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    feature_schema: str
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    training_data_hash: str
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., feature_schema: _Optional[str] = ..., targets: _Optional[_Iterable[str]] = ..., training_data_hash: _Optional[str] = ...) -> None: ...
+
 class AnalyzeRequest(_message.Message):
     __slots__ = ("mlir", "onnx", "filename", "include_ops", "include_tokens")
     MLIR_FIELD_NUMBER: _ClassVar[int]

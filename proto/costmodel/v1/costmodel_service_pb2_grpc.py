@@ -40,6 +40,31 @@ class CostModelServiceStub:
                 request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeRequest.SerializeToString,
                 response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeResponse.FromString,
                 _registered_method=True)
+        self.Predict = channel.unary_unary(
+                '/costmodel.v1.CostModelService/Predict',
+                request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.SerializeToString,
+                response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.FromString,
+                _registered_method=True)
+        self.PredictStream = channel.stream_stream(
+                '/costmodel.v1.CostModelService/PredictStream',
+                request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.SerializeToString,
+                response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.FromString,
+                _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/costmodel.v1.CostModelService/ListModels',
+                request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
+        self.GetModel = channel.unary_unary(
+                '/costmodel.v1.CostModelService/GetModel',
+                request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.FromString,
+                _registered_method=True)
+        self.ReloadModel = channel.unary_unary(
+                '/costmodel.v1.CostModelService/ReloadModel',
+                request_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ReloadModelRequest.SerializeToString,
+                response_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.FromString,
+                _registered_method=True)
 
 
 class CostModelServiceServicer:
@@ -54,6 +79,40 @@ class CostModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Predict(self, request, context):
+        """Predicts the wanted targets for each candidate schedule of one kernel, with intervals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PredictStream(self, request_iterator, context):
+        """Many Predict requests on one stream; responses come back in request order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModels(self, request, context):
+        """The models this server can use, with their labels (e.g. stable, canary).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadModel(self, request, context):
+        """Admin only: re-read a model from disk (after retraining it in place).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CostModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +120,31 @@ def add_CostModelServiceServicer_to_server(servicer, server):
                     servicer.Analyze,
                     request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeRequest.FromString,
                     response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeResponse.SerializeToString,
+            ),
+            'Predict': grpc.unary_unary_rpc_method_handler(
+                    servicer.Predict,
+                    request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.FromString,
+                    response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.SerializeToString,
+            ),
+            'PredictStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.PredictStream,
+                    request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.FromString,
+                    response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsRequest.FromString,
+                    response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'GetModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModel,
+                    request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.GetModelRequest.FromString,
+                    response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.SerializeToString,
+            ),
+            'ReloadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadModel,
+                    request_deserializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ReloadModelRequest.FromString,
+                    response_serializer=proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +175,141 @@ class CostModelService:
             '/costmodel.v1.CostModelService/Analyze',
             proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeRequest.SerializeToString,
             proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.AnalyzeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Predict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costmodel.v1.CostModelService/Predict',
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.SerializeToString,
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PredictStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/costmodel.v1.CostModelService/PredictStream',
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictRequest.SerializeToString,
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.PredictResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costmodel.v1.CostModelService/ListModels',
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsRequest.SerializeToString,
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costmodel.v1.CostModelService/GetModel',
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.GetModelRequest.SerializeToString,
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/costmodel.v1.CostModelService/ReloadModel',
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ReloadModelRequest.SerializeToString,
+            proto_dot_costmodel_dot_v1_dot_costmodel__service__pb2.ModelInfo.FromString,
             options,
             channel_credentials,
             insecure,

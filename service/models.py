@@ -1,0 +1,100 @@
+"""The models a server can serve: directories under models/, addressed by name or label.
+
+Labels come from models/labels.json ({"stable": "default", "canary": "exp-3"}); without
+that file, "stable" means "default". Loaded models are cached; ReloadModel re-reads one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import grpc
+
+from costmodel.model.artifact import load, read_manifest
+from costmodel.model.features import KernelFeatures
+from costmodel.model.predictor import CostModel
+from service.errors import StatusError
+
+DEFAULT_LABELS = {"stable": "default"}
+
+
+class ModelRegistry:
+    def __init__(self, root: str | Path = "models", *, stable: str | None = None,
+                 cache_size: int = 1024) -> None:
+        self.root = Path(root)
+        self.stable = stable  # overrides the "stable" label (MODEL=models/NAME)
+        self._models: dict[str, CostModel] = {}
+        self._lock = threading.Lock()
+        self._kernels: OrderedDict[str, KernelFeatures] = OrderedDict()
+        self._cache_size = cache_size
+
+    def labels(self) -> dict[str, str]:
+        labels = dict(DEFAULT_LABELS)
+        path = self.root / "labels.json"
+        if path.exists():
+            try:
+                labels = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
+            except (OSError, ValueError, AttributeError):
+                pass
+        if self.stable:
+            labels["stable"] = self.stable
+        return labels
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.root.glob("*/manifest.json"))
+
+    def resolve(self, name_or_label: str) -> str:
+        key = name_or_label or "stable"
+        name = self.labels().get(key, key)
+        if name not in self.names():
+            raise StatusError(grpc.StatusCode.NOT_FOUND,
+                              f"no model {key!r} under {self.root}/ (have: "
+                              f"{', '.join(self.names()) or 'none'})")
+        return name
+
+    def get(self, name_or_label: str) -> tuple[str, CostModel]:
+        name = self.resolve(name_or_label)
+        with self._lock:
+            model = self._models.get(name)
+        if model is None:
+            model = load(self.root / name)  # outside the lock: loading takes a while
+            with self._lock:
+                model = self._models.setdefault(name, model)
+        return name, model
+
+    def reload(self, name_or_label: str) -> str:
+        name = self.resolve(name_or_label)
+        model = load(self.root / name)
+        with self._lock:
+            self._models[name] = model
+            self._kernels.clear()
+        return name
+
+    def info(self, name: str) -> dict:
+        m = read_manifest(self.root / name)
+        labels = sorted(k for k, v in self.labels().items() if v == name)
+        return {"name": name, "labels": labels, "feature_schema": m.get("feature_schema", ""),
+                "targets": list(m.get("targets", [])),
+                "training_data_hash": str(m.get("training_data", {}).get("hash", ""))}
+
+    def kernel(self, model: CostModel, text: str) -> KernelFeatures:
+        """Kernel features, cached by a canonical hash of the IR (whitespace-insensitive), so
+        repeated queries about one kernel skip parsing."""
+        key = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+        with self._lock:
+            hit = self._kernels.get(key)
+            if hit is not None:
+                self._kernels.move_to_end(key)
+                return hit
+        feats = model.kernel(text)
+        with self._lock:
+            self._kernels[key] = feats
+            while len(self._kernels) > self._cache_size:
+                self._kernels.popitem(last=False)
+        return feats

@@ -41,11 +41,10 @@ class CostModelServicer(pb_grpc.CostModelServiceServicer):
             raise InputError(f"model {name} predicts {', '.join(model.targets)}; "
                              f"not {', '.join(unknown)}")
         kernel = self.registry.kernel(model, text)
-        schedules = [schedule_from_proto(s) for s in request.schedules] or None
-        pred = model.predict(kernel=kernel, schedules=schedules,
-                             targets=list(request.targets) or None)
+        schedules = [schedule_from_proto(s) for s in request.schedules] or [{}]
+        pred = self.registry.batcher(name, model).predict(model.features(kernel, schedules))
         resp = pb.PredictResponse(model=name, coverage=pred.coverage)
-        targets = list(pred.values)
+        targets = list(request.targets) or list(pred.values)
         for i in range(len(pred)):
             resp.candidates.add().targets.extend(
                 pb.TargetPrediction(target=t, value=float(pred.values[t][i]),

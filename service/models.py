@@ -17,6 +17,7 @@ import grpc
 from costmodel.model.artifact import load, read_manifest
 from costmodel.model.features import KernelFeatures
 from costmodel.model.predictor import CostModel
+from service.batching import Batcher
 from service.errors import StatusError
 
 DEFAULT_LABELS = {"stable": "default"}
@@ -30,6 +31,7 @@ class ModelRegistry:
         self._models: dict[str, CostModel] = {}
         self._lock = threading.Lock()
         self._kernels: OrderedDict[str, KernelFeatures] = OrderedDict()
+        self._batchers: dict[int, Batcher] = {}
         self._cache_size = cache_size
 
     def labels(self) -> dict[str, str]:
@@ -75,6 +77,14 @@ class ModelRegistry:
             self._models[name] = model
             self._kernels.clear()
         return name
+
+    def batcher(self, name: str, model: CostModel) -> Batcher:
+        """The micro-batcher of this loaded model (a reload gets a fresh one)."""
+        with self._lock:
+            b = self._batchers.get(id(model))
+            if b is None:
+                b = self._batchers[id(model)] = Batcher(model)
+            return b
 
     def info(self, name: str) -> dict:
         m = read_manifest(self.root / name)

@@ -92,3 +92,17 @@ def test_reload_is_admin_only(served):
     info = served.ReloadModel(pb.ReloadModelRequest(model="default"), timeout=60,
                               metadata=(("authorization", "Bearer adm1n"),))
     assert info.name == "default"
+
+
+def test_concurrent_predicts_are_batched_without_mixing_results(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fam = FAMILIES["matmul"]
+    shape = {"M": 40, "N": 24, "K": 72}
+    scheds = sample_schedules(fam, shape, np.random.default_rng(1), 8)
+    reqs = [pb.PredictRequest(mlir=fam.render(shape), schedules=[_schedule_msg(s)])
+            for s in scheds] * 4
+    sequential = [served.Predict(r, timeout=60).candidates[0].targets[0].value for r in reqs]
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(lambda r: served.Predict(r, timeout=60), reqs))
+    assert [r.candidates[0].targets[0].value for r in together] == sequential

@@ -36,6 +36,7 @@ def client_binary() -> Path:
 
 
 def _server(env_extra: dict) -> tuple[subprocess.Popen, int]:
+    """`python -m service` in a subprocess on an ephemeral port."""
     env = dict(os.environ, HOST="127.0.0.1", PORT="0", **env_extra)
     proc = subprocess.Popen([sys.executable, "-m", "service"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
@@ -44,16 +45,19 @@ def _server(env_extra: dict) -> tuple[subprocess.Popen, int]:
     return proc, int(line.rsplit(":", 1)[1])
 
 
-def test_cpp_client_health_and_analyze(client_binary, tmp_path):
+def test_cpp_client_health_analyze_and_predict(client_binary, tmp_path, model_dir):
     f = tmp_path / "mm.mlir"
     f.write_text(MATMUL)
-    proc, port = _server({"TOKEN": "cpp-token"})
+    proc, port = _server({"TOKEN": "cpp-token", "MODEL": str(model_dir)})
     try:
         ok = subprocess.run([str(client_binary), f"127.0.0.1:{port}", str(f), "cpp-token"],
                             capture_output=True, text=True, timeout=60)
         assert ok.returncode == 0, ok.stderr
         assert "health SERVING" in ok.stdout
         assert f"flops {2 * 16 * 4 * 8} " in ok.stdout
+        line = [ln for ln in ok.stdout.splitlines() if ln.startswith("predict ")][0]
+        assert line.startswith("predict latency ") and line.endswith(f"model {model_dir.name}")
+        assert float(line.split()[2]) > 0
         denied = subprocess.run([str(client_binary), f"127.0.0.1:{port}", str(f), "nope"],
                                 capture_output=True, text=True, timeout=60)
         assert denied.returncode == 1

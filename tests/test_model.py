@@ -157,3 +157,22 @@ def test_onnx_export_agrees_with_native_predictions(dataset, model_dir, tmp_path
         (model_dir / "preprocess.json").read_text())["kept"]
     worst = check(str(model_dir), str(out), load_frame(str(dataset)).X)
     assert worst and max(worst.values()) <= 1e-5, worst
+
+
+def test_fast_small_batch_path_matches_xgboost(dataset, model_dir):
+    from costmodel.model.forest import SMALL_BATCH
+
+    model = costmodel.load(model_dir)
+    kernel = model.kernel(FAMILIES["matmul"].render({"M": 32, "N": 48, "K": 24}))
+    rng = np.random.default_rng(0)
+    from costmodel.programs import sample_schedules
+    scheds = sample_schedules(FAMILIES["matmul"], {"M": 32, "N": 48, "K": 24}, rng, 8)
+    X = model.pre.transform(model.features(kernel, scheds))
+    assert len(X) <= SMALL_BATCH
+    for head in model.heads.values():
+        assert head.fast_reg is not None
+        ref = head.reg.inplace_predict(X).astype(np.float64)
+        np.testing.assert_allclose(head.fast_reg.predict(X), ref, rtol=1e-5, atol=1e-6)
+        if head.fast_rank is not None:
+            ref = head.rank.inplace_predict(X).astype(np.float64)
+            np.testing.assert_allclose(head.fast_rank.predict(X), ref, rtol=1e-5, atol=1e-6)

@@ -1,9 +1,10 @@
-// A minimal C++ client, as a compiler pass would embed it: check health, then analyze IR.
+// A minimal C++ client, as a compiler pass would embed it: check health, analyze IR, then
+// predict its latency.
 //
 //   costmodel_client HOST:PORT FILE.mlir [TOKEN]
 //
-// Prints "health SERVING" and "flops N bytes M ops K"; exits non-zero with the gRPC status
-// on failure. Every call carries a deadline.
+// Prints "health SERVING", "flops N bytes M ops K" and "predict latency V [LO, HI] model M";
+// exits non-zero with the gRPC status on failure. Every call carries a deadline.
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -69,5 +70,22 @@ int main(int argc, char** argv) {
   if (!status.ok()) return Fail("CostModelService.Analyze", status);
   std::cout << "flops " << aresp.total().flops() << " bytes " << aresp.total().bytes() << " ops "
             << aresp.total().n_ops() << "\n";
+
+  // Predict the default schedule's latency (skipped when the server has no model).
+  grpc::ClientContext pctx;
+  SetDeadlineAndToken(pctx, token, 30);
+  costmodel::v1::PredictRequest preq;
+  preq.set_mlir(text.str());
+  preq.add_targets("latency");
+  costmodel::v1::PredictResponse presp;
+  status = costmodel->Predict(&pctx, preq, &presp);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    std::cout << "predict no-model\n";
+    return 0;
+  }
+  if (!status.ok()) return Fail("CostModelService.Predict", status);
+  const auto& t = presp.candidates(0).targets(0);
+  std::cout << "predict " << t.target() << " " << t.value() << " [" << t.lower() << ", "
+            << t.upper() << "] model " << presp.model() << "\n";
   return 0;
 }

@@ -27,6 +27,7 @@ import xgboost as xgb
 
 from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
+from costmodel.model.forest import checked_forest
 from costmodel.model.heads import TargetHeads
 from costmodel.model.predictor import CostModel
 from costmodel.model.preprocess import Preprocessor
@@ -172,4 +173,7 @@ def load(path: str | os.PathLike) -> CostModel:
         heads[name] = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
                                   float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
                                   int(h["ranking_rounds"]))
+        heads[name].fast_reg = checked_forest(reg, reg.num_features())
+        if rank is not None and h["rank_source"] == "ranking":
+            heads[name].fast_rank = checked_forest(rank, rank.num_features())
     return CostModel(pre, heads, manifest)

@@ -9,6 +9,7 @@ import numpy as np
 import xgboost as xgb
 
 from costmodel.model.data import group_index
+from costmodel.model.forest import SMALL_BATCH, Forest
 from costmodel.model.targets import Target
 
 REG_PARAMS = {"objective": "reg:squarederror", "eta": 0.1, "max_depth": 6,
@@ -94,11 +95,19 @@ class TargetHeads:
     reg_rounds: int
     rank_rounds: int
 
+    #: numpy evaluators for few-row requests (see forest.py); set by artifact.load.
+    fast_reg: Forest | None = None
+    fast_rank: Forest | None = None
+
     def predict_log(self, X: np.ndarray) -> np.ndarray:
+        if self.fast_reg is not None and len(X) <= SMALL_BATCH:
+            return self.fast_reg.predict(X)
         return self.reg.inplace_predict(X).astype(np.float64)
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""
         if self.rank_source == "ranking" and self.rank is not None:
+            if self.fast_rank is not None and len(X) <= SMALL_BATCH:
+                return -self.fast_rank.predict(X)
             return -self.rank.inplace_predict(X).astype(np.float64)
         return self.predict_log(X) if zhat is None else zhat

@@ -22,19 +22,23 @@ def schedule_from_proto(msg: pb.Schedule) -> dict:
             "ukernels": msg.flags.get("ukernels", False)}
 
 
+def source_text(request: pb.AnalyzeRequest | pb.PredictRequest) -> tuple[str, str]:
+    """(MLIR text, filename for messages) of a request carrying `mlir` or `onnx`."""
+    filename = request.filename or "<request>"
+    source = request.WhichOneof("source")
+    if source == "onnx":
+        return onnx_to_linalg(request.onnx, filename=filename), filename
+    if source == "mlir":
+        return request.mlir, filename
+    raise InputError(f"{type(request).__name__} needs `mlir` or `onnx`")
+
+
 class CostModelServicer(pb_grpc.CostModelServiceServicer):
     def __init__(self, registry: ModelRegistry | None = None) -> None:
         self.registry = registry or ModelRegistry()
 
     def _predict(self, request: pb.PredictRequest) -> pb.PredictResponse:
-        filename = request.filename or "<request>"
-        source = request.WhichOneof("source")
-        if source == "onnx":
-            text = onnx_to_linalg(request.onnx, filename=filename)
-        elif source == "mlir":
-            text = request.mlir
-        else:
-            raise InputError("PredictRequest needs `mlir` or `onnx`")
+        text, _ = source_text(request)
         name, model = self.registry.get(request.model)
         unknown = [t for t in request.targets if t not in model.targets]
         if unknown:
@@ -85,14 +89,7 @@ class CostModelServicer(pb_grpc.CostModelServiceServicer):
     @handle_errors
     def Analyze(self, request: pb.AnalyzeRequest, context: grpc.ServicerContext
                 ) -> pb.AnalyzeResponse:
-        filename = request.filename or "<request>"
-        source = request.WhichOneof("source")
-        if source == "onnx":
-            text = onnx_to_linalg(request.onnx, filename=filename)
-        elif source == "mlir":
-            text = request.mlir
-        else:
-            raise InputError("AnalyzeRequest needs `mlir` or `onnx`")
+        text, filename = source_text(request)
         feats = analyze_text(text, filename=filename).to_dict()
         tokens = tokenize(text) if request.include_tokens else None
         return features_to_proto(feats, include_ops=request.include_ops, tokens=tokens)

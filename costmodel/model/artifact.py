@@ -25,6 +25,7 @@ from pathlib import Path
 
 import xgboost as xgb
 
+from costmodel.dataset.store import file_sha256
 from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
 from costmodel.model.forest import checked_forest
@@ -37,12 +38,7 @@ FORMAT = "costmodel-model"
 FORMAT_VERSION = 1
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_sha256 = file_sha256
 
 
 def feature_names_hash() -> str:

@@ -100,6 +100,7 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
     with tempfile.NamedTemporaryFile("w", dir=out, delete=False, suffix=".tmp") as tmp:
         tmp.write(json.dumps(manifest, indent=1) + "\n")
     os.replace(tmp.name, out / "manifest.json")
+    os.chmod(out / "manifest.json", 0o644)  # NamedTemporaryFile creates it owner-only
     model.manifest = manifest
     return out
 

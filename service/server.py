@@ -33,6 +33,11 @@ TUNER_SERVICE = tuner_pb.DESCRIPTOR.services_by_name["TunerService"].full_name
 ADMIN_METHODS: frozenset[str] = frozenset({"/costmodel.v1.CostModelService/ReloadModel"})
 
 
+def _extra_services() -> list:
+    """`register(grpc_server, config) -> full service name` of each further service."""
+    return []
+
+
 class Server:
     def __init__(self, host: str = "127.0.0.1", port: int = 50051, *,
                  config: ServerConfig | None = None) -> None:
@@ -53,10 +58,14 @@ class Server:
             CostModelServicer(ModelRegistry(cfg.models, stable=cfg.stable_model)),
             self.grpc_server)
         tuner_grpc.add_TunerServiceServicer_to_server(TunerServicer(cfg.store), self.grpc_server)
+        self.service_names = [COSTMODEL_SERVICE, TUNER_SERVICE]
+        # Further services: each adds itself to self.grpc_server and returns its full name.
+        for register in _extra_services():
+            self.service_names.append(register(self.grpc_server, cfg))
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection(
-            (COSTMODEL_SERVICE, TUNER_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            (*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME),
             self.grpc_server)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if cfg.tls is not None:
@@ -76,7 +85,7 @@ class Server:
 
     def start(self) -> None:
         self.grpc_server.start()
-        for name in ("", COSTMODEL_SERVICE, TUNER_SERVICE):
+        for name in ("", *self.service_names):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     def stop(self, grace: float = 5.0) -> None:

@@ -36,7 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     studies = sub.add_parser("studies", help="list the studies in a store")
     studies.add_argument("--storage", required=True, help="e.g. sqlite:///tuning.db")
     studies.add_argument("--json", action="store_true")
+    sol.set_defaults(func=_bench_solver)
+    studies.set_defaults(func=_studies)
+    # Each capability registers its own subcommands (and `tuner bench` entries) here.
+    for add_parsers in _extensions():
+        add_parsers(sub, bsub)
     return parser
+
+
+def _extensions() -> list:
+    """`add_parsers(sub, bench_sub)` of every command module; imported lazily by each."""
+    return []
 
 
 def _bench_solver(args: argparse.Namespace) -> int:
@@ -111,10 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "bench" and args.bench_command == "solver":
-            return _bench_solver(args)
-        if args.command == "studies":
-            return _studies(args)
+        func = getattr(args, "func", None)
+        if func is not None:
+            return func(args)
     except CostModelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -9,8 +9,8 @@ from costmodel.ir import analyze_text, onnx_to_linalg, tokenize
 from proto.costmodel.v1 import costmodel_service_pb2 as pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as pb_grpc
 from service.convert import features_to_proto
-from service.errors import handle_errors
-from service.models import ModelRegistry
+from service.errors import StatusError, handle_errors
+from service.models import ModelRegistry, ir_key
 
 
 def schedule_from_proto(msg: pb.Schedule) -> dict:
@@ -33,18 +33,39 @@ def source_text(request: pb.AnalyzeRequest | pb.PredictRequest) -> tuple[str, st
     raise InputError(f"{type(request).__name__} needs `mlir` or `onnx`")
 
 
+def _check_deadline(context: grpc.ServicerContext | None) -> None:
+    """Stop work the caller has given up on: past its deadline, or cancelled."""
+    if context is None:
+        return
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+    if not context.is_active():
+        raise StatusError(grpc.StatusCode.CANCELLED, "cancelled by the client")
+
+
 class CostModelServicer(pb_grpc.CostModelServiceServicer):
     def __init__(self, registry: ModelRegistry | None = None) -> None:
         self.registry = registry or ModelRegistry()
 
-    def _predict(self, request: pb.PredictRequest) -> pb.PredictResponse:
+    def _predict(self, request: pb.PredictRequest,
+                 context: grpc.ServicerContext | None = None) -> pb.PredictResponse:
         text, _ = source_text(request)
         name, model = self.registry.get(request.model)
         unknown = [t for t in request.targets if t not in model.targets]
         if unknown:
             raise InputError(f"model {name} predicts {', '.join(model.targets)}; "
                              f"not {', '.join(unknown)}")
-        kernel = self.registry.kernel(model, text)
+        ir_hash = ir_key(text)
+        # A model object per load: a reload never serves a stale cached prediction.
+        cache_key = (name, id(model), ir_hash, tuple(request.targets),
+                     tuple(s.SerializeToString(deterministic=True) for s in request.schedules))
+        cached = self.registry.cached_prediction(cache_key)
+        if cached is not None:
+            return cached
+        _check_deadline(context)
+        kernel = self.registry.kernel(model, text, ir_hash)
+        _check_deadline(context)
         schedules = [schedule_from_proto(s) for s in request.schedules] or [{}]
         pred = self.registry.batcher(name, model).predict(model.features(kernel, schedules))
         resp = pb.PredictResponse(model=name, coverage=pred.coverage)
@@ -54,12 +75,13 @@ class CostModelServicer(pb_grpc.CostModelServiceServicer):
                 pb.TargetPrediction(target=t, value=float(pred.values[t][i]),
                                     lower=float(pred.lower[t][i]), upper=float(pred.upper[t][i]),
                                     rank_cost=float(pred.rank_cost[t][i])) for t in targets)
+        self.registry.store_prediction(cache_key, resp)
         return resp
 
     @handle_errors
     def Predict(self, request: pb.PredictRequest, context: grpc.ServicerContext
                 ) -> pb.PredictResponse:
-        return self._predict(request)
+        return self._predict(request, context)
 
     def PredictStream(self, request_iterator, context: grpc.ServicerContext):
         for request in request_iterator:
@@ -68,7 +90,7 @@ class CostModelServicer(pb_grpc.CostModelServiceServicer):
     @handle_errors
     def _predict_one(self, request: pb.PredictRequest, context: grpc.ServicerContext
                      ) -> pb.PredictResponse:
-        return self._predict(request)
+        return self._predict(request, context)
 
     @handle_errors
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext

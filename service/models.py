@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -23,6 +24,11 @@ from service.errors import StatusError
 DEFAULT_LABELS = {"stable": "default"}
 
 
+def ir_key(text: str) -> str:
+    """Canonical hash of IR text: insensitive to whitespace layout."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
 class ModelRegistry:
     def __init__(self, root: str | Path = "models", *, stable: str | None = None,
                  cache_size: int = 1024) -> None:
@@ -33,28 +39,46 @@ class ModelRegistry:
         self._kernels: OrderedDict[str, KernelFeatures] = OrderedDict()
         self._batchers: dict[int, Batcher] = {}
         self._cache_size = cache_size
+        self._predictions: OrderedDict[tuple, object] = OrderedDict()
+        # Directory scans and labels.json reads are cached: they cost more than a prediction.
+        self._names: tuple[float, list[str]] | None = None
+        self._labels: tuple[int, dict[str, str]] | None = None
 
     def labels(self) -> dict[str, str]:
-        labels = dict(DEFAULT_LABELS)
         path = self.root / "labels.json"
-        if path.exists():
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        cached = self._labels
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1])
+        labels = dict(DEFAULT_LABELS)
+        if stamp >= 0:
             try:
                 labels = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
             except (OSError, ValueError, AttributeError):
                 pass
         if self.stable:
             labels["stable"] = self.stable
-        return labels
+        self._labels = (stamp, labels)
+        return dict(labels)
 
-    def names(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.parent.name for p in self.root.glob("*/manifest.json"))
+    def names(self, *, max_age_s: float = 2.0) -> list[str]:
+        cached = self._names
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < max_age_s:
+            return cached[1]
+        names = (sorted(p.parent.name for p in self.root.glob("*/manifest.json"))
+                 if self.root.is_dir() else [])
+        self._names = (now, names)
+        return names
 
     def resolve(self, name_or_label: str) -> str:
         key = name_or_label or "stable"
         name = self.labels().get(key, key)
-        if name not in self.names():
+        # A miss rescans at once, so a model added a moment ago is found.
+        if name not in self.names() and name not in self.names(max_age_s=0.0):
             raise StatusError(grpc.StatusCode.NOT_FOUND,
                               f"no model {key!r} under {self.root}/ (have: "
                               f"{', '.join(self.names()) or 'none'})")
@@ -76,6 +100,7 @@ class ModelRegistry:
         with self._lock:
             self._models[name] = model
             self._kernels.clear()
+            self._predictions.clear()
         return name
 
     def batcher(self, name: str, model: CostModel) -> Batcher:
@@ -93,10 +118,24 @@ class ModelRegistry:
                 "targets": list(m.get("targets", [])),
                 "training_data_hash": str(m.get("training_data", {}).get("hash", ""))}
 
-    def kernel(self, model: CostModel, text: str) -> KernelFeatures:
+    def cached_prediction(self, key: tuple) -> object | None:
+        """A stored response for (model, canonical IR hash, schedules, targets), or None."""
+        with self._lock:
+            hit = self._predictions.get(key)
+            if hit is not None:
+                self._predictions.move_to_end(key)
+            return hit
+
+    def store_prediction(self, key: tuple, response: object) -> None:
+        with self._lock:
+            self._predictions[key] = response
+            while len(self._predictions) > 4 * self._cache_size:
+                self._predictions.popitem(last=False)
+
+    def kernel(self, model: CostModel, text: str, key: str | None = None) -> KernelFeatures:
         """Kernel features, cached by a canonical hash of the IR (whitespace-insensitive), so
         repeated queries about one kernel skip parsing."""
-        key = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+        key = key or ir_key(text)
         with self._lock:
             hit = self._kernels.get(key)
             if hit is not None:

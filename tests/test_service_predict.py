@@ -106,3 +106,39 @@ def test_concurrent_predicts_are_batched_without_mixing_results(served):
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(lambda r: served.Predict(r, timeout=60), reqs))
     assert [r.candidates[0].targets[0].value for r in together] == sequential
+
+
+def test_batcher_stacks_concurrent_rows_and_keeps_them_apart(model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from costmodel.model.artifact import load
+    from service.batching import Batcher
+
+    model = load(model_dir)
+    fam = FAMILIES["matmul"]
+    shape = {"M": 48, "N": 40, "K": 24}
+    scheds = sample_schedules(fam, shape, np.random.default_rng(2), 12)
+    x = model.features(model.kernel(fam.render(shape)), scheds)
+    direct = model.predict(features=x).values["latency"]
+    batcher = Batcher(model)
+    order = list(range(len(x))) * 6
+    with ThreadPoolExecutor(12) as pool:
+        outs = list(pool.map(lambda i: batcher.predict(x[i:i + 1]).values["latency"][0], order))
+    for i, v in zip(order, outs):
+        assert v == pytest.approx(direct[i], rel=1e-5)
+    assert batcher.rows == len(order)
+    assert 1 <= batcher.batches <= len(order)
+
+
+def test_repeated_predicts_are_served_from_the_cache_until_a_reload(served):
+    fam = FAMILIES["transpose"]
+    shape = fam.sample_shape(np.random.default_rng(5))
+    req = pb.PredictRequest(mlir=fam.render(shape))
+    first = served.Predict(req, timeout=60)
+    # Whitespace-only changes keep the canonical IR hash: same cached answer.
+    again = served.Predict(pb.PredictRequest(mlir="  " + fam.render(shape).replace("\n", "\n ")),
+                           timeout=60)
+    assert again == first
+    served.ReloadModel(pb.ReloadModelRequest(model="default"), timeout=60,
+                       metadata=(("authorization", "Bearer adm1n"),))
+    assert served.Predict(req, timeout=60) == first  # recomputed by the reloaded model

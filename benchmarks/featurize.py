@@ -2,6 +2,8 @@
 
 Prints ops/s (median of repeated runs) for
   * featurize: graph building + program features on a parsed module (the goal: >= 100k ops/s),
+    through the C walk (costmodel/ir/fastwalk.c) when it can be built here,
+  * bindings: the same through the Python bindings' walk only (the fallback),
   * end_to_end: parse + featurize from text,
   * naive: a walk that stringifies every result type and attribute (the baseline),
 all measured interleaved in one run, so their ratio is robust to machine noise.
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from iree.compiler import ir  # noqa: E402
 
 from benchmarks.featurize_module import make_module  # noqa: E402
-from costmodel.ir import ProgramFeatures, build_graph, parse_mlir  # noqa: E402
+from costmodel.ir import ProgramFeatures, build_graph, native, parse_mlir  # noqa: E402
 
 
 def count_ops(module: ir.Module) -> int:
@@ -49,8 +51,8 @@ def naive(module: ir.Module) -> list:
     return out
 
 
-def featurize(module: ir.Module) -> dict:
-    return ProgramFeatures(build_graph(module)).total()
+def featurize(module: ir.Module, use_native: bool = True) -> dict:
+    return ProgramFeatures(build_graph(module, use_native=use_native)).total()
 
 
 def main() -> int:
@@ -64,13 +66,16 @@ def main() -> int:
     parsed = parse_mlir(text)
     with parsed.context:
         n_ops = count_ops(parsed.module)
-        times: dict[str, list[float]] = {"featurize": [], "end_to_end": [], "naive": []}
+        times: dict[str, list[float]] = {"featurize": [], "bindings": [], "end_to_end": [],
+                                         "naive": []}
         for _ in range(args.repeats):
             for name in times:
                 gc.collect()
                 t0 = time.perf_counter()
                 if name == "featurize":
                     featurize(parsed.module)
+                elif name == "bindings":
+                    featurize(parsed.module, use_native=False)
                 elif name == "naive":
                     naive(parsed.module)
                 else:
@@ -85,6 +90,7 @@ def main() -> int:
         **{f"{k}_ops_per_s": round(n_ops / v) for k, v in med.items()},
         **{f"{k}_ms": round(v * 1e3, 1) for k, v in med.items()},
         "speedup_over_naive": round(med["naive"] / med["featurize"], 2),
+        "native_walk": native.load() is not None,
         "goal_ops_per_s": 100_000,
     }
     if args.json:

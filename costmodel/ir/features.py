@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from costmodel.ir.graph import OpNode, ProgramGraph, n_transcendental
@@ -63,13 +62,43 @@ class ProgramFeatures:
     graph: ProgramGraph
 
     def total(self) -> dict:
-        ops = self.graph.ops
-        flops = sum(o.flops for o in ops)
-        read = sum(o.bytes_read for o in ops)
-        written = sum(o.bytes_written for o in ops)
+        # One pass: programs run to tens of thousands of ops and this runs per request.
+        flops = read = written = n_structured = n_scheduled = 0
+        max_depth = max_loop_depth = n_par = n_red = n_trans = 0
+        weighted = 0.0
+        static = True
+        families: dict[str, int] = {}
+        names: dict[str, int] = {}
+        for o in self.graph.ops:
+            f = o.flops
+            flops += f
+            read += o.bytes_read
+            written += o.bytes_written
+            if f:
+                weighted += f * dtype_weight(o.bits)
+            if o.depth > max_depth:
+                max_depth = o.depth
+            if o.schedule is not None:
+                n_scheduled += 1
+            if not o.static:
+                static = False
+            fam = o.family
+            if fam != "other":
+                families[fam] = families.get(fam, 0) + 1
+            names[o.name] = names.get(o.name, 0) + 1
+            lp = o.loops
+            if lp is not None:
+                n_structured += 1
+                if len(lp.ranges) > max_loop_depth:
+                    max_loop_depth = len(lp.ranges)
+                n_par += lp.n_parallel
+                n_red += lp.n_reduction
+                n_trans += n_transcendental(o.payload) * (lp.domain or 0)
+        dialects: dict[str, int] = {}
+        for name, c in names.items():
+            d = name.split(".", 1)[0]
+            dialects[d] = dialects.get(d, 0) + c
         moved = read + written
-        weighted = sum(o.flops * dtype_weight(o.bits) for o in ops if o.flops)
-        structured = [o for o in ops if o.loops is not None]
         return {
             "flops": flops,
             "bytes": moved,
@@ -77,19 +106,18 @@ class ProgramFeatures:
             "bytes_written": written,
             "intensity": flops / moved if moved else 0.0,
             "weighted_intensity": weighted / moved if moved else 0.0,
-            "n_ops": len(ops),
-            "n_structured_ops": len(structured),
+            "n_ops": len(self.graph.ops),
+            "n_structured_ops": n_structured,
             "n_edges": len(self.graph.edges),
-            "max_region_depth": max((o.depth for o in ops), default=0),
-            "max_loop_depth": max((len(o.loops.ranges) for o in structured), default=0),
-            "n_parallel_loops": sum(o.loops.n_parallel for o in structured),
-            "n_reduction_loops": sum(o.loops.n_reduction for o in structured),
-            "n_transcendental": sum(n_transcendental(o.payload) * (o.loops.domain or 0)
-                                    for o in structured),
-            "n_scheduled_ops": sum(1 for o in ops if o.schedule is not None),
-            "static": all(o.static for o in ops),
-            "families": dict(Counter(o.family for o in ops if o.family != "other")),
-            "dialects": dict(Counter(o.dialect for o in ops)),
+            "max_region_depth": max_depth,
+            "max_loop_depth": max_loop_depth,
+            "n_parallel_loops": n_par,
+            "n_reduction_loops": n_red,
+            "n_transcendental": n_trans,
+            "n_scheduled_ops": n_scheduled,
+            "static": static,
+            "families": families,
+            "dialects": dialects,
         }
 
     def to_dict(self) -> dict:

@@ -8,11 +8,13 @@ once per unique object through caches, because str() dominates the cost.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from iree.compiler import ir
 from iree.compiler.dialects import linalg
 
+from costmodel.ir import native
 from costmodel.ir.families import (
     LINALG_UNSTRUCTURED, NON_ARITH, TRANSCENDENTAL, generic_family, named_linalg_family,
     other_family,
@@ -144,7 +146,10 @@ class _Maps:
 
 
 class GraphBuilder:
-    def __init__(self) -> None:
+    def __init__(self, *, use_native: bool = True) -> None:
+        # The C walk (native.py) and the bindings walk build identical graphs; the C one is
+        # faster, the bindings one needs no C compiler.
+        self.use_native = use_native
         self.types = TypeCache()
         self.schedules = ScheduleCache()
         self._maps: dict[ir.Attribute, _Maps] = {}
@@ -162,7 +167,11 @@ class GraphBuilder:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._visit(module.operation, -1, 0, 1, True)
+            lib = native.load() if self.use_native else None
+            if lib is not None:
+                self._build_native(lib, module.operation)
+            else:
+                self._visit(module.operation, -1, 0, 1, True)
         finally:
             if was_enabled:
                 gc.enable()
@@ -199,6 +208,76 @@ class GraphBuilder:
 
         root.walk(callback, _PRE)
 
+    def _build_native(self, lib: object, root: ir.Operation) -> None:
+        """The walk of `_visit`, over the arrays of one C walk (see native.py)."""
+        w = native.walk(lib, root, SCHEDULE_ATTRS)
+        names: dict[int, str] = {}
+        tinfo: dict[int, TypeInfo] = {}
+        types, kinds = self.types, self._kinds
+        g = self.graph
+        ops, edges = g.ops, g.edges
+        n = len(w.parent)
+        rec = [-1] * n  # walk index -> recorded op index
+        mult_of = [1] * n  # trip-count product and static flag seen by an op's children
+        static_of = [True] * n
+        parents, depths, ends, name_ptrs = w.parent, w.depth, w.end, w.name
+        o_start, o_prod, o_type = w.operand_start, w.operand_producer, w.operand_type
+        r_start, r_type, sched = w.result_start, w.result_type, w.scheduled
+
+        def type_info(ptr: int) -> TypeInfo:
+            t = tinfo.get(ptr)
+            if t is None:
+                t = tinfo[ptr] = types(native.type_of(ptr).maybe_downcast())
+            return t
+
+        i = 1
+        while i < n:
+            ptr = name_ptrs[i]
+            name = names.get(ptr)
+            if name is None:
+                name = names[ptr] = native.identifier(lib, ptr)
+            p = parents[i]
+            parent, mult, static = rec[p], mult_of[p], static_of[p]
+            kind = kinds.get(name)
+            if kind is None:
+                kind = kinds[name] = (*_kind_of(name), ends[i] > i + 1)
+            code = kind[0]
+            idx = len(ops)
+            operand_types = []
+            for k in range(o_start[i], o_start[i + 1]):
+                operand_types.append(tinfo.get(o_type[k]) or type_info(o_type[k]))
+                q = o_prod[k]
+                if q >= 0 and rec[q] >= 0:
+                    edges.append((rec[q], idx))
+            result_types = [tinfo.get(t) or type_info(t) for t in r_type[r_start[i]:r_start[i + 1]]]
+            node = OpNode(idx, name, kind[1], parent, depths[i], mult, operand_types,
+                          result_types)
+            if not static:
+                node.static = False
+            ops.append(node)
+            rec[i] = idx
+            if code == _STRUCTURED:
+                end = ends[i]
+                self._structured(native.operation(w.op[i]), name, parent, depths[i], mult,
+                                 static, node=node,
+                                 payload=lambda a=i + 1, b=end: _histogram(
+                                     [names.get(x) or names.setdefault(x, native.identifier(lib, x))
+                                      for x in name_ptrs[a:b]]),
+                                 scheduled=bool(sched[i]))
+                i = end
+                continue
+            if code or kind[2]:
+                scheduled = kind[2] and bool(sched[i])
+                handle = native.operation(w.op[i]) if code == _LOOP or scheduled else None
+                self._simple(handle, name, kind, mult, node, scheduled=scheduled)
+            if ends[i] > i + 1:
+                trip = node.trip_count
+                mult_of[i] = mult * (trip or 1)
+                static_of[i] = static and (trip is not None or code != _LOOP)
+                i += 1
+            else:
+                i = ends[i]
+
     def _new(self, op: ir.Operation, name: str, family: str, parent: int, depth: int, mult: int,
              static: bool) -> OpNode:
         g = self.graph
@@ -226,8 +305,8 @@ class GraphBuilder:
         return node
 
     # -- ops that are not structured ---------------------------------------------------
-    def _simple(self, op: ir.Operation, name: str, kind: tuple, mult: int,
-                node: OpNode) -> OpNode:
+    def _simple(self, op: ir.Operation | None, name: str, kind: tuple, mult: int,
+                node: OpNode, scheduled: bool | None = None) -> OpNode:
         code = kind[0]
         if code == _PLAIN:
             pass
@@ -246,20 +325,28 @@ class GraphBuilder:
             node.bytes_written = _nbytes(node.result_types[:1] or node.operand_types[1:2]) * mult
         elif code == _LOOP:
             node.trip_count = _trip_count(op, name)
-        if kind[2]:
+        if kind[2] if scheduled is None else scheduled:
             node.schedule = self._schedule(op)
         return node
 
     # -- linalg structured ops ----------------------------------------------------------
     def _structured(self, op: ir.Operation, name: str, parent: int, depth: int, mult: int,
-                    static: bool) -> OpNode:
+                    static: bool, *, node: OpNode | None = None,
+                    payload: Callable[[], tuple[dict[str, int], int]] | None = None,
+                    scheduled: bool = True) -> OpNode:
+        """Record a linalg op. The C walk passes its node, body histogram and whether a
+        schedule attribute is present; the bindings walk finds these itself."""
         try:
             maps_attr = linalg.get_indexing_maps(op)
         except Exception:  # not a LinalgOp after all: record it as a plain op
             kind = self._kinds[name] = (_PLAIN, other_family(name), True, len(op.regions) > 0)
-            return self._simple(op, name, kind, mult,
-                                self._new(op, name, kind[1], parent, depth, mult, static))
-        node = self._new(op, name, "other", parent, depth, mult, static)
+            if node is None:
+                node = self._new(op, name, kind[1], parent, depth, mult, static)
+            else:
+                node.family = kind[1]
+            return self._simple(op, name, kind, mult, node, scheduled=scheduled)
+        if node is None:
+            node = self._new(op, name, "other", parent, depth, mult, static)
         types = node.operand_types
         n_out = len(node.result_types) or _n_outputs(op)
         is_generic = name == "linalg.generic"
@@ -275,15 +362,16 @@ class GraphBuilder:
         loops, n_in, read, written, shapes_static, maps, domain, n_reduction = shape
         node.loops = loops
 
+        body = payload or (lambda: _payload(op))
         if is_generic:
-            payload, n_arith = _payload(op)
+            payload, n_arith = body()
             family = generic_family(n_reduction, n_in, payload, n_arith, maps.identity,
                                     maps.broadcast)
         else:
             pkey = (name, *map(id, types))
             cached = self._named_payload.get(pkey)
             if cached is None:
-                cached = self._named_payload[pkey] = (*_payload(op), named_linalg_family(name))
+                cached = self._named_payload[pkey] = (*body(), named_linalg_family(name))
             payload, n_arith, family = cached
         node.family = family
         node.payload = payload
@@ -294,7 +382,8 @@ class GraphBuilder:
             read += written
         node.bytes_read = read * mult
         node.bytes_written = written * mult
-        node.schedule = self._schedule(op)
+        if scheduled:
+            node.schedule = self._schedule(op)
         return node
 
     def _loop_shape(self, maps_attr: ir.ArrayAttr, iter_attr: ir.Attribute | None,
@@ -394,6 +483,17 @@ def _payload(op: ir.Operation) -> tuple[dict[str, int], int]:
         return _ADVANCE
 
     op.walk(callback, _PRE)
+    return _histogram_counts(hist)
+
+
+def _histogram(names: list[str]) -> tuple[dict[str, int], int]:
+    hist: dict[str, int] = {}
+    for n in names:
+        hist[n] = hist.get(n, 0) + 1
+    return _histogram_counts(hist)
+
+
+def _histogram_counts(hist: dict[str, int]) -> tuple[dict[str, int], int]:
     n_arith = sum(c for n, c in hist.items()
                   if (n.startswith("arith.") or n.startswith("math.")) and n not in NON_ARITH)
     return hist, n_arith
@@ -474,5 +574,5 @@ def _product(xs: list[int | None]) -> int | None:
     return out
 
 
-def build_graph(module: ir.Module) -> ProgramGraph:
-    return GraphBuilder().build(module)
+def build_graph(module: ir.Module, *, use_native: bool = True) -> ProgramGraph:
+    return GraphBuilder(use_native=use_native).build(module)

@@ -56,12 +56,13 @@ def test_baselines_cover_the_arms():
 
 
 def _censored_env(rng):
-    """Arm 0: always 5 s. Arm 1: 1 s or 100 s with equal odds (mean 50.5), stopped at a
-    10 s timeout, so half its runs are censored at 10. On a log scale a censored 10 looks
-    good (mean of log 1 and log 10 is below log 5): a learner that believes it is fooled."""
+    """Arm 0: about 5 s (+-10%). Arm 1: 1 s or 100 s with equal odds (mean 50.5), stopped
+    at a 10 s timeout, so half its runs are censored at 10. On a log scale a censored 10
+    looks good (mean of log 1 and log 10 is below log 5): a learner that believes it is
+    fooled. (Arm 0 is noisy so no learner can lock in on a zero-variance first look.)"""
     def run(arm: int) -> tuple[float, bool]:
         if arm == 0:
-            return 5.0, False
+            return 5.0 * rng.uniform(0.9, 1.1), False
         return (1.0, False) if rng.random() < 0.5 else (10.0, True)
     return run
 
@@ -81,8 +82,8 @@ def _share_of_good_arm(strategy) -> float:
 def test_censoring_aware_thompson_is_not_fooled_by_timeouts():
     aware = np.mean([_share_of_good_arm(CensoredThompson(2, seed=s)) for s in range(3)])
     naive = np.mean([_share_of_good_arm(GaussianThompson(2, seed=s, log=True)) for s in range(3)])
-    assert aware > 0.9, aware
-    assert naive < 0.5, naive
+    assert aware > 0.8, aware
+    assert naive < 0.2, naive
 
 
 def test_censored_imputation_recovers_the_mean():
@@ -124,6 +125,73 @@ def test_tsallis_inf_distribution_is_normalised():
         assert abs(sum(s.p) - 1.0) < 1e-9 and min(s.p) > 0
 
 
+def test_tsallis_inf_is_the_exact_ftrl_distribution():
+    """After every report, p_i = 4 / (eta' (L_i - x))^2 for one x, with eta' within tol of
+    the scheduled rate; x checked against scipy's root finder on the same losses."""
+    from scipy.optimize import brentq
+
+    s = make_strategy("tsallis_inf", 20, seed=0)
+    rng = np.random.default_rng(1)
+    for t in range(1, 400):
+        p = s.ask()
+        s.tell(p, float(rng.uniform(1, 100) * (1 + p.arm / 10)))
+        eta = s.eta(t + 1)
+        L = np.array(s.L)
+        root = brentq(lambda x: (4.0 / (eta * (L - x)) ** 2).sum() - 1.0,
+                      L.min() - 2.0 * np.sqrt(20) / eta - 1.0, L.min() - 2.0 / eta)
+        exact = 4.0 / (eta * (L - root)) ** 2
+        assert np.allclose(s.p, exact, rtol=5e-4, atol=1e-12), t
+        assert abs(sum(s.p) - 1.0) < 1e-12
+
+
+def test_tsallis_inf_reduced_variance_estimator_helps_on_correlated_losses():
+    """Arms whose losses share a per-round difficulty (as solver instances do): the
+    reduced-variance estimator pays less than plain importance weighting."""
+    def cost(estimator: str, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        gaps = 1.0 + 0.15 * np.arange(10)
+        s = make_strategy("tsallis_inf", 10, seed=seed, estimator=estimator)
+        total = 0.0
+        for _ in range(2000):
+            p = s.ask()
+            loss = float(100 * rng.lognormal(0.0, 0.5) * gaps[p.arm])
+            s.tell(p, loss)
+            total += loss
+        return total
+    rv = np.mean([cost("rv", k) for k in range(3)])
+    iw = np.mean([cost("iw", k) for k in range(3)])
+    assert rv < 0.97 * iw, (rv, iw)
+
+
+@pytest.mark.parametrize("name, degree", [("linucb", 2), ("chebcb", 5)])
+def test_contextual_regression_equals_batch_ridge(name, degree):
+    """The recursive per-arm updates give the batch ridge solution, and LinUCB's
+    polynomial shortcut picks the argmin of theta.f - alpha sqrt(f^T A^-1 f)."""
+    ridge = 0.5
+    s = make_strategy(name, 3, seed=0, context_range=(0.0, 2.0), degree=degree, ridge=ridge)
+    rng = np.random.default_rng(2)
+    X: dict[int, list] = {0: [], 1: [], 2: []}
+    Y: dict[int, list] = {0: [], 1: [], 2: []}
+    for _ in range(300):
+        c = float(rng.uniform(0, 2))
+        p = s.ask(c)
+        loss = float(np.exp(np.sin(3 * c) + 0.3 * p.arm + 0.1 * rng.standard_normal()))
+        s.tell(p, loss, context=c)
+        X[p.arm].append(s.features(c))
+        Y[p.arm].append(np.log(loss))
+    for arm in range(3):
+        F = np.array(X[arm]).reshape(-1, degree + 1)
+        A = F.T @ F + ridge * np.eye(degree + 1)
+        theta = np.linalg.solve(A, F.T @ np.array(Y[arm]))
+        assert np.allclose(s.theta[arm], theta, atol=1e-6)
+        assert np.allclose(s.A_inv[arm], np.linalg.inv(A), atol=1e-8)
+    if name == "linucb":
+        for c in np.linspace(0, 2, 25):
+            f = np.array(s.features(float(c)))
+            score = s.theta @ f - s.alpha * np.sqrt(np.einsum("kij,i,j->k", s.A_inv, f, f))
+            assert s.ask(float(c)).arm == int(score.argmin())
+
+
 def test_strategy_errors():
     with pytest.raises(StrategyError, match="unknown strategy"):
         make_strategy("nope", 3)
@@ -140,3 +208,7 @@ def test_strategy_errors():
         s.tell(Pull(7), 1.0, context=0.5)
     with pytest.raises(StrategyError, match="finite"):
         make_strategy("ucb1", 3).tell(Pull(0), float("inf"))
+    with pytest.raises(StrategyError, match="estimator"):
+        make_strategy("tsallis_inf", 3, estimator="exp")
+    with pytest.raises(StrategyError, match="ridge"):
+        make_strategy("linucb", 3, ridge=0.0)

@@ -14,8 +14,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -24,11 +23,11 @@ from tuner.errors import StrategyError
 Context = float | Sequence[float] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Pull:
+class Pull(NamedTuple):
     """One decision. ``prob`` is the chance the arm had of being chosen (importance
     weighting), ``budget`` a resource level for multi-fidelity strategies, ``group`` ties
-    the members of a race (or a halving rung job) together."""
+    the members of a race (or a halving rung job) together. (A NamedTuple: immutable, and
+    built ~4x faster than a frozen dataclass, which matters at ~20 us per decision.)"""
 
     arm: int
     prob: float = 1.0
@@ -97,22 +96,6 @@ class Strategy(ABC):
             self._warm = nxt + 1
             return nxt
         return None
-
-
-def sample_index(u: float, p: Sequence[float]) -> int:
-    """Index drawn from weights p (not necessarily normalised) given u ~ U[0, 1).
-
-    A plain loop: for the ~20 arms of a solver loop it beats numpy's call overhead."""
-    target = u * sum(p)
-    acc = 0.0
-    last = 0
-    for i, w in enumerate(p):
-        if w > 0.0:
-            acc += w
-            last = i
-            if acc > target:
-                return i
-    return last
 
 
 def context_scalar(context: Context, name: str) -> float:

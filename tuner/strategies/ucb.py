@@ -17,6 +17,10 @@ class UCB1(Strategy):
         super().__init__(n_arms, seed=seed)
         self.c = float(c)
         self.lo, self.hi = math.inf, -math.inf
+        # Per-arm mean and 1/sqrt(count), kept up to date in tell so ask is one pass.
+        # Arms asked but not yet reported (count 0) stay first in line: mean -inf.
+        self._mean = [-math.inf] * n_arms
+        self._isq = [0.0] * n_arms
 
     def ask(self, context: Context = None) -> Pull:
         warm = self._unplayed()
@@ -24,10 +28,14 @@ class UCB1(Strategy):
             return Pull(warm)
         scale = (self.hi - self.lo) if self.hi > self.lo else 1.0
         bonus = self.c * scale * math.sqrt(2.0 * math.log(max(self.n_told, 2)))
-        # Arms asked but not yet reported (count 0) stay first in line.
-        index = [s / n - bonus / math.sqrt(n) if n else -math.inf
-                 for s, n in zip(self.sums, self.counts)]
+        index = [m - bonus * r for m, r in zip(self._mean, self._isq)]
         return Pull(index.index(min(index)))
 
     def _update(self, pull: Pull, loss: float, censored: bool, context: Context) -> None:
-        self.lo, self.hi = min(self.lo, loss), max(self.hi, loss)
+        if loss < self.lo:
+            self.lo = loss
+        if loss > self.hi:
+            self.hi = loss
+        a, n = pull.arm, self.counts[pull.arm]
+        self._mean[a] = self.sums[a] / n
+        self._isq[a] = 1.0 / math.sqrt(n)

@@ -176,3 +176,71 @@ def test_fast_small_batch_path_matches_xgboost(dataset, model_dir):
         if head.fast_rank is not None:
             ref = head.rank.inplace_predict(X).astype(np.float64)
             np.testing.assert_allclose(head.fast_rank.predict(X), ref, rtol=1e-5, atol=1e-6)
+
+
+def _tile_row(kernel, sched) -> dict[str, float]:
+    from costmodel.model.features import SCHEDULE_NAMES, schedule_matrix
+    return dict(zip(SCHEDULE_NAMES, schedule_matrix(kernel, [sched])[0]))
+
+
+def test_access_maps_are_parsed_with_strides():
+    from costmodel.model.features import parse_access_map
+    assert parse_access_map("(d0, d1, d2, d3, d4, d5) -> (d0, d1 * 2 + d4, d2 * 2 + d5, d3)") \
+        == [[(0, 1)], [(1, 2), (4, 1)], [(2, 2), (5, 1)], [(3, 1)]]
+    assert parse_access_map("(d0, d1) -> (d1)") == [[(1, 1)]]
+
+
+def test_tile_features_describe_tiles_relative_to_the_problem():
+    # 64x96x40 f32 matmul, vector tile 8x16 with k-tile 4: 2 ymm accumulators per row,
+    # 16 accumulators in all; 8x6x10 vector steps; no padding; innermost (N) fully lane-aligned.
+    kernel = kernel_features(FAMILIES["matmul"].render({"M": 64, "N": 96, "K": 40}))
+    good = _tile_row(kernel, Schedule.make("DoubleTilingExpert", {
+        "distribution": [32, 48, 0], "vector_common_parallel": [8, 16, 0],
+        "vector_reduction": [0, 0, 4]}))
+    assert good["tile.log_acc_regs"] == pytest.approx(np.log2(16))
+    assert good["tile.log_vec_iters"] == pytest.approx(np.log2(8 * 6 * 10))
+    assert good["tile.log_vec_pad"] == pytest.approx(0.0)
+    assert good["tile.innerpar_lane_eff"] == pytest.approx(1.0)
+    assert good["tile.log_workgroups"] == pytest.approx(np.log2(2 * 2))
+    # Workgroup tile 32x48 over all of K: A 32x40 + B 40x48 + C 32x48 floats.
+    fp = 4 * (32 * 40 + 40 * 48 + 32 * 48)
+    assert good["tile.wg.log_footprint"] == pytest.approx(np.log2(fp))
+    # N tile 6: masked lanes (6 of 8 used) and padding (96 = 16 x 6, none; K 40 / 3 pads).
+    bad = _tile_row(kernel, Schedule.make("DoubleTilingExpert", {
+        "distribution": [32, 48, 0], "vector_common_parallel": [8, 6, 0],
+        "vector_reduction": [0, 0, 3]}))
+    assert bad["tile.innerpar_lane_eff"] == pytest.approx(6 / 8)
+    assert bad["tile.log_vec_pad"] == pytest.approx(np.log2(42 / 40))
+    # Default schedule: IREE picks the tiles, so the block is empty.
+    assert all(v == 0 for k, v in _tile_row(kernel, Schedule.default()).items()
+               if k.startswith("tile."))
+
+
+def test_schedule_root_is_the_op_its_reduction_tiles_fit():
+    # softmax: the costliest op is the elementwise exp, but a schedule with a reduction tile
+    # on dim 1 belongs to a reduction op, whose innermost dim is the reduction.
+    kernel = kernel_features(FAMILIES["softmax"].render({"M": 64, "N": 40}))
+    row = _tile_row(kernel, Schedule.make("DoubleTilingExpert", {
+        "distribution": [16, 0], "vector_common_parallel": [4, 0],
+        "vector_reduction": [0, 8]}))
+    assert row["tile.inner_is_red"] == 1.0
+    assert row["tile.inner_vec"] == pytest.approx(3.0)  # log2(8)
+    assert row["tile.log_vec_iters"] == pytest.approx(np.log2(16 * 5))
+
+
+def test_blended_ordering_combines_both_heads():
+    from costmodel.model.heads import TargetHeads
+    from costmodel.model.targets import TARGETS
+
+    class Const:  # a booster stand-in with fixed outputs
+        def __init__(self, v):
+            self.v = np.asarray(v, dtype=np.float32)
+
+        def inplace_predict(self, X):
+            return self.v
+
+    h = TargetHeads(TARGETS["latency"], Const([1.0, 2.0, 3.0]), Const([0.0, 3.0, 0.0]), 0.1,
+                    0.1, "blend", 10, 10, rank_weight=0.5)
+    np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 0.5, 3.0])
+    h.rank_source = "regression"
+    np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 2.0, 3.0])

@@ -86,7 +86,8 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
         heads[name] = {"transform": h.target.transform, "columns": list(h.target.columns),
                        "unit": h.target.unit, "conformal_log_half_width": h.q, "alpha": h.alpha,
                        "rank_source": h.rank_source, "regression": reg_file, "ranking": rank_file,
-                       "regression_rounds": h.reg_rounds, "ranking_rounds": h.rank_rounds}
+                       "regression_rounds": h.reg_rounds, "ranking_rounds": h.rank_rounds,
+                       "rank_weight": h.rank_weight}
     _write_json(out / "heads.json", heads)
     files["heads.json"] = None
     manifest = dict(model.manifest)
@@ -169,8 +170,9 @@ def load(path: str | os.PathLike) -> CostModel:
             rank.load_model(str(path / h["ranking"]))
         heads[name] = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
                                   float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
-                                  int(h["ranking_rounds"]))
+                                  int(h["ranking_rounds"]),
+                                  rank_weight=float(h.get("rank_weight", 0.0)))
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
-        if rank is not None and h["rank_source"] == "ranking":
+        if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())
     return CostModel(pre, heads, manifest)

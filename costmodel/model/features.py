@@ -20,7 +20,7 @@ import numpy as np
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
-FEATURE_SCHEMA = "cm-features-1"
+FEATURE_SCHEMA = "cm-features-2"
 
 #: Hashed IR-token n-grams: buckets and orders.
 NGRAM_BUCKETS = 256
@@ -62,7 +62,26 @@ def _schedule_names() -> list[str]:
     names += ["sched.log_vector_volume", "sched.log_acc_volume", "sched.innermost_vector",
               "sched.innermost_vector_aligned", "sched.log_workgroups",
               "sched.log_pad_flops"]
+    names += _TILE_NAMES
     return names
+
+
+#: cm-features-2: tiles relative to the problem (effective tile per level after "0 = not
+#: tiled" inherits the parent tile), register and cache pressure, vector work.
+_TILE_NAMES = (
+    ["tile.log_vec_volume", "tile.log_vec_par", "tile.log_vec_red", "tile.log_acc_regs",
+     "tile.acc_over_regs", "tile.log_vec_regs", "tile.inner_vec", "tile.inner_lane_eff",
+     "tile.inner_is_red", "tile.innerpar_vec", "tile.innerpar_lane_eff", "tile.log_vec_iters",
+     "tile.log_vec_pad", "tile.log_padded_flops", "tile.log_workgroups", "tile.log_cache_tiles",
+     "tile.log_vec_per_wg", "tile.scalar"]
+    + [f"tile.{lv}.{k}" for lv in ("wg", "cache", "vec")
+       for k in ("log_footprint", "over_l1", "over_l2")]
+    + [f"tile.log_ext_over_vec{i}" for i in range(MAX_DIMS)]
+    + [f"tile.log_ext_over_wg{i}" for i in range(MAX_DIMS)])
+#: This machine's per-core caches (AMD EPYC, AVX2: 16 ymm registers of 8 f32 lanes).
+L1_BYTES = 32 * 1024
+L2_BYTES = 512 * 1024
+VECTOR_REGS = 16
 
 
 BASE_NAMES = _base_names()
@@ -136,16 +155,23 @@ class KernelFeatures:
     """Schedule-independent features of one kernel, plus what schedule features need."""
 
     base: np.ndarray  # shape (N_BASE,)
-    structured: list[tuple[int, list[int], list[bool]]]  # (flops, ranges, is_reduction) per op
+    #: per structured op: (flops, ranges, is_reduction, operand access maps, element bytes);
+    #: a map is one list of (dim, coefficient) terms per result expression.
+    structured: list[tuple]
     text_hash: str
 
-    def root(self, ndims: int | None) -> tuple[list[int], list[bool]]:
-        """Loop extents of the op a schedule applies to: the costliest op with ndims loops."""
+    def root_index(self, ndims: int | None, red_hint: int = 0, par_hint: int = 0) -> int:
+        """Index of the op a schedule applies to (-1 if none): the costliest op with
+        ``ndims`` loops whose reduction dims include the dims the schedule tiles at reduction
+        levels (``red_hint`` bit mask) and whose parallel dims include ``par_hint``'s
+        (softmax: the root is the reduction, not the costlier elementwise exp after it)."""
         if not self.structured:
-            return [], []
-        cands = [s for s in self.structured if ndims is None or len(s[1]) == ndims]
-        best = max(cands or self.structured, key=lambda s: s[0])
-        return best[1], best[2]
+            return -1
+        ops = list(enumerate(self.structured))
+        cands = [(i, s) for i, s in ops if ndims is None or len(s[1]) == ndims]
+        fit = [(i, s) for i, s in cands
+               if (red_hint & ~_mask(s[2])) == 0 and (par_hint & _mask(s[2])) == 0]
+        return max(fit or cands or ops, key=lambda t: t[1][0])[0]
 
     def to_dict(self) -> dict:
         return {"base": self.base.tolist(), "structured": [list(s) for s in self.structured],
@@ -159,8 +185,51 @@ class KernelFeatures:
             raise SchemaMismatchError(
                 f"precomputed kernel features have {base.shape[0]} base columns, "
                 f"schema {FEATURE_SCHEMA} needs {N_BASE}")
-        return cls(base, [(int(a), list(b), list(c)) for a, b, c in d["structured"]],
-                   d.get("text_hash", ""))
+        try:
+            structured = [(int(a), list(b), list(c), [[[(int(t[0]), int(t[1])) for t in e]
+                                                        for e in m] for m in maps], int(eb))
+                          for a, b, c, maps, eb in d["structured"]]
+        except (TypeError, ValueError, IndexError) as e:
+            from costmodel.model.artifact import SchemaMismatchError
+            raise SchemaMismatchError(f"precomputed kernel features do not match schema "
+                                      f"{FEATURE_SCHEMA}: {e}") from None
+        return cls(base, structured, d.get("text_hash", ""))
+
+
+def _mask(red: Sequence[bool]) -> int:
+    return sum(1 << i for i, r in enumerate(red) if r)
+
+
+_TERM = re.compile(r"^(?:(\d+)\s*\*\s*)?d(\d+)(?:\s*\*\s*(\d+))?$")
+
+
+def parse_access_map(text: str) -> list[list[tuple[int, int]]]:
+    """``(d0, d1, d2) -> (d0, d1 * 2 + d4)`` -> [[(0, 1)], [(1, 2), (4, 1)]]: the dims each
+    result reads with their strides (constants and floordiv/mod terms count stride 1)."""
+    rhs = text.split("->", 1)[-1].strip()
+    if rhs.startswith("("):
+        rhs = rhs[1:-1]
+    out = []
+    depth, cur = 0, []
+    for ch in rhs + ",":
+        if ch == "," and depth == 0:
+            expr = "".join(cur).strip()
+            cur = []
+            if not expr:
+                continue
+            terms = []
+            for t in expr.replace("-", "+").split("+"):
+                t = t.strip()
+                m = _TERM.match(t)
+                if m:
+                    terms.append((int(m.group(2)), int(m.group(1) or m.group(3) or 1)))
+                else:
+                    terms += [(int(d), 1) for d in re.findall(r"d(\d+)", t)]
+            out.append(terms)
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur.append(ch)
+    return out
 
 
 def kernel_features(ir_text: str) -> KernelFeatures:
@@ -192,7 +261,9 @@ def kernel_features_from(feats: Mapping, tokens: Sequence[str], text_hash: str =
         red = [it == "reduction" for it in loops.get("iterator_types", [])]
         ranges = [int(r) if isinstance(r, (int, float)) and r > 0 else 1
                   for r in loops.get("ranges", [])]
-        structured.append((int(op.get("flops", 0)), ranges, red))
+        maps = [parse_access_map(str(m)) for m in loops.get("indexing_maps", [])]
+        ebytes = max(1, _elem_bits(op.get("element_type")) // 8)
+        structured.append((int(op.get("flops", 0)), ranges, red, maps, ebytes))
         key = (op.get("flops", 0), op.get("bytes", 0))
         if root is None or key > (root.get("flops", 0), root.get("bytes", 0)):
             root = op
@@ -279,15 +350,42 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
     extents = np.ones((n, D))
     is_red = np.zeros((n, D), dtype=bool)
     ndim = np.zeros(n, dtype=np.int64)
-    distinct = set(nd_of)
-    for nd in distinct:
-        rows = (slice(None) if len(distinct) == 1 else
-                np.asarray([i for i, x in enumerate(nd_of) if x == nd], dtype=np.int64))
-        r, red = kernel.root(nd)
+    tile_feats = np.zeros((n, len(_TILE_NAMES)))
+    # Which op the schedule is for: by loop count, and by the dims it tiles as reduction
+    # or parallel (one root lookup per distinct pattern, not per candidate).
+    bits = 1 << np.arange(D, dtype=np.int64)
+    li = _LEVEL_INDEX
+    red_hint = ((tiles[:, [li["cache_reduction"], li["vector_reduction"]]] > 0).any(1)
+                * bits).sum(-1)
+    par_hint = ((tiles[:, [li["distribution"], li["cache_parallel"],
+                           li["vector_common_parallel"]]] > 0).any(1) * bits).sum(-1)
+    nd_arr = np.asarray([-1 if x is None else x for x in nd_of], dtype=np.int64)
+    # One integer key per pattern (masks have D <= 8 bits): a 1-D unique is cheap.
+    keys = ((nd_arr + 1) << (2 * D)) | (red_hint << D) | par_hint
+    ukeys, inverse = np.unique(keys, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    uniq = np.stack([(ukeys >> (2 * D)) - 1, (ukeys >> D) & ((1 << D) - 1),
+                     ukeys & ((1 << D) - 1)], axis=1)
+    # Resolve each pattern to a root op, then compute per root op (usually one per kernel).
+    root_of = np.asarray([kernel.root_index(None if nd < 0 else nd, rh, ph)
+                          for nd, rh, ph in uniq.tolist()], dtype=np.int64)[inverse]
+    explicit = nd_arr >= 0
+    roots = np.unique(root_of)
+    for ri in roots.tolist():
+        rows = slice(None) if len(roots) == 1 else np.flatnonzero(root_of == ri)
+        if ri < 0:
+            continue
+        _, r, red, maps, ebytes = kernel.structured[ri]
         k = min(len(r), D)
         extents[rows, :k] = np.asarray(r[:k], dtype=np.float64)
         is_red[rows, :k] = np.asarray(red[:k], dtype=bool)
         ndim[rows] = k
+        sel = np.flatnonzero(explicit if len(roots) == 1 else explicit[rows])
+        if isinstance(rows, np.ndarray):
+            sel = rows[sel]
+        if k and len(sel):
+            tile_feats[sel] = _tile_features(tiles[sel], extents[sel], is_red[sel], k, maps,
+                                             ebytes)
     valid = np.arange(MAX_DIMS)[None, :] < ndim[:, None]  # (n, D)
     ext = extents[:, None, :]  # (n,1,D)
     tiled = (tiles > 0) & valid[:, None, :]
@@ -319,8 +417,73 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
     pad_flops = log_pad[:, vt] + log_pad[:, vr]
     extra = np.stack([vec_volume, acc_volume, np.log2(1 + inner), inner_aligned, workgroups,
                       pad_flops], axis=1)
-    out = np.concatenate([flags, pipes, per_level.reshape(n, -1), extra], axis=1)
+    out = np.concatenate([flags, pipes, per_level.reshape(n, -1), extra, tile_feats], axis=1)
     return out
+
+
+def _footprint(T: np.ndarray, maps: list, ebytes: int) -> np.ndarray:
+    """Bytes one tile touches: per operand, the product over its access-map results of the
+    span of that result (stride * (tile - 1) + 1 summed over its dims), summed over operands."""
+    total = np.zeros(T.shape[0])
+    for m in maps:
+        vol = np.ones(T.shape[0])
+        for terms in m:
+            span = np.ones(T.shape[0])
+            for d, c in terms:
+                if d < T.shape[1]:
+                    span = span + c * (T[:, d] - 1)
+            vol = vol * span
+        total += vol
+    return total * ebytes
+
+
+def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
+                   maps: list, ebytes: int) -> np.ndarray:
+    """The _TILE_NAMES block for explicit schedules of one root (tiles: (n, levels, D))."""
+    n = tiles.shape[0]
+    li = _LEVEL_INDEX
+    E = ext[:, :k]
+    R = red[:, :k]
+    lv = lambda name: tiles[:, li[name], :k]  # noqa: E731
+    # Effective tile per level: 0 = not tiled at that level = the parent level's tile.
+    wg = np.where(lv("distribution") > 0, np.minimum(lv("distribution"), E), E)
+    cache_t = np.where(R, lv("cache_reduction"), lv("cache_parallel"))
+    cache = np.where(cache_t > 0, np.minimum(cache_t, wg), wg)
+    vec_t = np.where(R, lv("vector_reduction"), lv("vector_common_parallel"))
+    vec = np.where(vec_t > 0, np.minimum(vec_t, cache), cache)
+    lg = np.log2
+    vol_par = np.where(R, 1.0, vec).prod(-1)
+    vol_red = np.where(R, vec, 1.0).prod(-1)
+    last = k - 1
+    par_idx = np.where(~R, np.arange(k)[None, :], -1).max(-1)
+    rows = np.arange(n)
+    inner = vec[:, last]
+    inner_par = np.where(par_idx >= 0, vec[rows, np.maximum(par_idx, 0)], 1.0)
+    lanes = VECTOR_LANES
+    lane_eff = lambda v: v / (np.ceil(v / lanes) * lanes)  # noqa: E731
+    # Accumulators: the parallel vector tile, rounded up to whole registers on the
+    # innermost parallel dim.
+    acc_regs = np.ceil(inner_par / lanes) * vol_par / np.maximum(inner_par, 1.0)
+    vec_regs = np.ceil(vec.prod(-1) / lanes)
+    n_vec = np.ceil(E / vec)
+    vec_iters = n_vec.prod(-1)
+    pad = (n_vec * vec).prod(-1) / E.prod(-1)
+    n_wg = np.ceil(E / wg).prod(-1)
+    n_cache = np.ceil(wg / cache).prod(-1)
+    fps = []
+    for T in (wg, cache, vec):
+        fp = _footprint(T, maps, ebytes)
+        fps += [lg(fp), np.maximum(lg(fp / L1_BYTES), 0.0), np.maximum(lg(fp / L2_BYTES), 0.0)]
+    ratio_vec = np.zeros((n, MAX_DIMS))
+    ratio_vec[:, :k] = lg(E / vec)
+    ratio_wg = np.zeros((n, MAX_DIMS))
+    ratio_wg[:, :k] = lg(E / wg)
+    cols = [lg(vec.prod(-1)), lg(vol_par), lg(vol_red), lg(acc_regs),
+            np.maximum(lg(acc_regs / VECTOR_REGS), 0.0), lg(vec_regs), lg(inner),
+            lane_eff(inner), R[:, last].astype(np.float64), lg(inner_par), lane_eff(inner_par),
+            lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
+            lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
+    return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg], axis=1)
 
 
 def feature_matrix(kernel: KernelFeatures, schedules: Sequence) -> np.ndarray:
@@ -329,4 +492,5 @@ def feature_matrix(kernel: KernelFeatures, schedules: Sequence) -> np.ndarray:
     return np.concatenate([np.broadcast_to(kernel.base, (sm.shape[0], N_BASE)), sm], axis=1)
 
 
-assert len(SCHEDULE_NAMES) == 4 + len(PIPELINES) + len(LEVELS) * (6 + MAX_DIMS) + 6
+assert len(SCHEDULE_NAMES) == (4 + len(PIPELINES) + len(LEVELS) * (6 + MAX_DIMS) + 6
+                               + len(_TILE_NAMES))

@@ -27,10 +27,11 @@ def _rounds_log(name: str, say, booster_rounds: int, best: int, score: float, se
         say(f"  {name}: {booster_rounds} rounds, best {best + 1}, val {score:.4f} [{secs:.1f}s]")
 
 
-def fit_regression(X, z, Xv, zv, *, seed: int, say=None, name="") -> tuple[xgb.Booster, int]:
+def fit_regression(X, z, Xv, zv, *, seed: int, say=None, name="",
+                   weight: np.ndarray | None = None) -> tuple[xgb.Booster, int]:
     """Fit on (X, z) with early stopping on (Xv, zv); return the booster and its rounds."""
     t0 = time.perf_counter()
-    dtr = xgb.DMatrix(X, label=z)
+    dtr = xgb.DMatrix(X, label=z, weight=weight)
     params = dict(REG_PARAMS, seed=seed)
     if len(zv):
         dva = xgb.DMatrix(Xv, label=zv)
@@ -44,8 +45,20 @@ def fit_regression(X, z, Xv, zv, *, seed: int, say=None, name="") -> tuple[xgb.B
     return bst, 300
 
 
-def refit_regression(X, z, rounds: int, *, seed: int) -> xgb.Booster:
-    return xgb.train(dict(REG_PARAMS, seed=seed), xgb.DMatrix(X, label=z), rounds)
+def refit_regression(X, z, rounds: int, *, seed: int,
+                     weight: np.ndarray | None = None) -> xgb.Booster:
+    return xgb.train(dict(REG_PARAMS, seed=seed), xgb.DMatrix(X, label=z, weight=weight), rounds)
+
+
+#: Candidate weights of the ranking score in the blended ordering cost, in units of the
+#: ratio of the two heads' within-group spreads (0 = regression only); chosen on validation.
+BLEND_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def within_group_std(v: np.ndarray, members: list[np.ndarray]) -> float:
+    """Pooled within-group standard deviation (the scale that matters for ordering)."""
+    dev = [v[i] - v[i].mean() for i in members if len(i) > 1]
+    return float(np.sqrt(np.mean(np.concatenate(dev) ** 2))) if dev else 0.0
 
 
 def _rank_dmatrix(X, z, groups):
@@ -91,13 +104,15 @@ class TargetHeads:
     rank: xgb.Booster | None
     q: float  # conformal half-width (log scale)
     alpha: float
-    rank_source: str  # which head orders candidates: "ranking" or "regression"
+    rank_source: str  # what orders candidates: "ranking", "regression" or "blend"
     reg_rounds: int
     rank_rounds: int
 
     #: numpy evaluators for few-row requests (see forest.py); set by artifact.load.
     fast_reg: Forest | None = None
     fast_rank: Forest | None = None
+    #: "blend": cost = log-scale regression - rank_weight * ranking score.
+    rank_weight: float = 0.0
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:
@@ -106,8 +121,13 @@ class TargetHeads:
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""
-        if self.rank_source == "ranking" and self.rank is not None:
+        if self.rank_source in ("ranking", "blend") and self.rank is not None:
             if self.fast_rank is not None and len(X) <= SMALL_BATCH:
-                return -self.fast_rank.predict(X)
-            return -self.rank.inplace_predict(X).astype(np.float64)
+                score = self.fast_rank.predict(X)
+            else:
+                score = self.rank.inplace_predict(X).astype(np.float64)
+            if self.rank_source == "ranking":
+                return -score
+            z = self.predict_log(X) if zhat is None else zhat
+            return z - self.rank_weight * score
         return self.predict_log(X) if zhat is None else zhat

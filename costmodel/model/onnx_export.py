@@ -62,7 +62,11 @@ def export(model_dir: str, out: str | None = None) -> Path:
     (outdir / "manifest.json").write_text(json.dumps({
         "source_model": str(model_dir), "feature_schema": model.manifest["feature_schema"],
         "input": {"name": "features", "dtype": "float32", "columns": model.pre.names},
-        "files": files}, indent=1) + "\n")
+        "files": files,
+        # How candidates are ordered (lower cost first): "regression" = reg output,
+        # "ranking" = -rank output, "blend" = reg - rank_weight * rank (both raw outputs).
+        "ordering": {name: {"rank_source": h.rank_source, "rank_weight": h.rank_weight}
+                     for name, h in model.heads.items()}}, indent=1) + "\n")
     return outdir
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from iree.compiler import ir
@@ -49,13 +50,32 @@ def to_parse_error(exc: ir.MLIRError, filename: str) -> IRParseError:
     return IRParseError(message, line=1, column=1, filename=filename)
 
 
+_local = threading.local()
+#: A context is reused by its thread for this many parses or bytes of IR, then replaced:
+#: creating one (registering every dialect) costs ~20 ms, far more than parsing a kernel,
+#: while the types and attributes it uniques are only freed with it.
+MAX_PARSES_PER_CONTEXT = 256
+MAX_BYTES_PER_CONTEXT = 32 << 20
+
+
+def _context(nbytes: int) -> ir.Context:
+    state = getattr(_local, "state", None)
+    if (state is None or state[1] >= MAX_PARSES_PER_CONTEXT
+            or state[2] + nbytes > MAX_BYTES_PER_CONTEXT):
+        ctx = ir.Context()
+        # No MLIR thread pool: it would cost threads per request thread and leave locks
+        # that make fork() unsafe.
+        ctx.enable_multithreading(False)
+        state = _local.state = [ctx, 0, 0]
+    state[1] += 1
+    state[2] += nbytes
+    return state[0]
+
+
 def parse_mlir(data: bytes | str, *, filename: str = "<input>") -> ParsedModule:
     """Parse and verify MLIR text; raise IRParseError (with line:column) or InputError."""
     text = decode_ir(data, filename=filename)
-    ctx = ir.Context()
-    # One context per parse: MLIR's per-context thread pool would cost threads per request
-    # and leave locks that make fork() unsafe.
-    ctx.enable_multithreading(False)
+    ctx = _context(len(text))
     try:
         with ctx, ir.Location.unknown():
             module = ir.Module.parse(text)

@@ -1,0 +1,107 @@
+"""Schedule tuning on a real (small) dispatch: real compiles, runs, spec, store."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+
+import numpy as np
+import pytest
+
+from costmodel.programs import Schedule
+from costmodel.programs.compile import compile_command
+from tuner.schedules import (AUCBandit, DispatchSpace, analyze_dispatch, dispatch_space,
+                             params_of, schedule_from_params, tune, tuning_spec)
+from tuner.schedules.measure import Runner
+from tuner.schedules.record import record_study
+from tuner.store import open_storage
+
+MATMUL = """func.func @main(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def target():
+    return analyze_dispatch(MATMUL)
+
+
+def test_root_and_space(target):
+    assert target.root_op == "linalg.matmul"
+    assert target.loops.ranges == (64, 64, 64)
+    assert target.default.pipeline == "DoubleTilingExpert"
+    rng = np.random.default_rng(0)
+    cands = DispatchSpace(target).candidates(50, rng)
+    assert len({c.key() for c in cands}) == 50
+    assert all(target.check(c) is None for c in cands)
+    # The tuner.Space round trip used by Suggest/Report loops.
+    space = dispatch_space(target)
+    p = space.validate(params_of(target, target.default))
+    assert schedule_from_params(target, p).tile("vector_common_parallel") == \
+        target.default.tile("vector_common_parallel")
+    # The vector-size limit is checked before anything compiles.
+    big = Schedule.make("DoubleTilingExpert", {"distribution": [64, 64, 0],
+                                               "vector_common_parallel": [64, 64, 0],
+                                               "vector_reduction": [0, 0, 64]})
+    assert "bytes" in target.check(big)
+    assert Runner(target).measure(big).stage == "invalid"
+
+
+def test_compiler_rejection_is_an_infeasible_trial(target):
+    # Fool the pre-check (1-byte elements): 64x64x2 f32 = 32 KiB, over the 16 KiB limit.
+    lax = dataclasses.replace(target, elem_bytes=1)
+    s = Schedule.make("DoubleTilingExpert", {"distribution": [64, 64, 0],
+                                             "vector_common_parallel": [64, 64, 0],
+                                             "vector_reduction": [0, 0, 2]})
+    r = Runner(lax).measure(s)
+    assert not r.feasible and r.stage == "compile"
+    assert "vector" in r.error
+
+
+def test_tune_end_to_end_never_slower_than_default(target, tmp_path):
+    runner = Runner(target)
+    universe = [target.default] + DispatchSpace(target).candidates(40, np.random.default_rng(1))
+    res = tune(target, 3, measure=runner.measure, universe=universe, model=None, seed=0,
+               guard_rounds=2, remeasure=runner.retime)
+    assert len(res.trials) == 3 and res.trials[0].technique == "default"
+    assert res.trials[0].result.feasible
+    assert res.best_latency_s <= res.default_latency_s
+    if not res.best.is_default:
+        assert res.guard["best_median_s"] < res.guard["default_median_s"]
+    url = f"sqlite:///{tmp_path / 'tuning.sqlite'}"
+    name = record_study(url, "unit", target, res)
+    store = open_storage(url)
+    study = store.get_study(name)
+    assert study.config["kind"] == "dispatch"
+    assert study.config["default_latency_s"] == res.default_latency_s
+    assert study.config["best_latency_s"] == res.best_latency_s
+    assert len(list(store.events(study.id))) >= 3
+
+
+def test_spec_is_accepted_and_applied_by_iree_compile(target, tmp_path):
+    s = Schedule.make("DoubleTilingExpert", {"distribution": [32, 32, 0],
+                                             "vector_common_parallel": [4, 16, 0],
+                                             "vector_reduction": [0, 0, 2]})
+    spec = tmp_path / "spec.mlir"
+    spec.write_text(tuning_spec([(target, s)]))
+    cmd = compile_command([f"--iree-codegen-tuning-spec-path={spec}",
+                           "--compile-to=executable-configurations"])
+    proc = subprocess.run(cmd, input=MATMUL.encode(), capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert "vector_common_parallel = [4, 16, 0]" in proc.stdout.decode()
+
+
+def test_auc_bandit_prefers_the_technique_that_keeps_improving():
+    b = AUCBandit(["a", "b"], c=0.05)
+    assert b.choose() == "a"
+    b.credit("a", False)
+    assert b.choose() == "b"
+    for _ in range(10):
+        b.credit("b", True)
+        b.credit("a", False)
+    assert b.choose() == "b"

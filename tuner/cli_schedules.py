@@ -1,0 +1,143 @@
+"""`tuner tune-model` and `tuner bench schedules` (registered in tuner.cli._extensions)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from costmodel.errors import InputError
+
+DEFAULT_MODEL = "models/default"
+
+
+def add_parsers(sub, bsub) -> None:
+    tm = sub.add_parser("tune-model", help="tune every dispatch's kernel schedule of a model")
+    tm.add_argument("model", type=Path, help="MODEL.onnx or MODEL.mlir (linalg level)")
+    tm.add_argument("--budget", type=int, required=True, help="trials per dispatch")
+    tm.add_argument("--out", type=Path, required=True,
+                    help="output directory: tuning_spec.mlir, annotated.mlir, summary.json, "
+                         "tuning.sqlite")
+    tm.add_argument("--cost-model", default=DEFAULT_MODEL,
+                    help=f"cost model directory guiding the search (default {DEFAULT_MODEL})")
+    tm.add_argument("--no-cost-model", action="store_true",
+                    help="search without the model (evolutionary + random only)")
+    tm.add_argument("--universe", type=int, default=1000,
+                    help="candidates the model scores per dispatch (default 1000)")
+    tm.add_argument("--storage", default=None,
+                    help="tuner store URL (default sqlite:///OUT/tuning.sqlite)")
+    tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--no-check", action="store_true",
+                    help="skip the numeric check and the end-to-end timing")
+    tm.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    tm.set_defaults(func=_tune_model)
+
+    bs = bsub.add_parser("schedules", help="schedule search on measured pools of real dispatches")
+    bs.add_argument("--json", action="store_true")
+    bs.add_argument("--dispatches", type=int, default=20)
+    bs.add_argument("--pool", type=int, default=16, help="measured candidates per dispatch")
+    bs.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    bs.add_argument("--budget", type=int, default=32)
+    bs.add_argument("--cost-model", default=DEFAULT_MODEL)
+    bs.add_argument("--out", type=Path, default=Path("benchmarks/results/schedules.json"),
+                    help="where the JSON result is also written")
+    bs.add_argument("--no-progress", action="store_true")
+    bs.set_defaults(func=_bench_schedules)
+
+
+def _load_model(path: str):
+    import costmodel
+    if not Path(path).exists():
+        raise InputError(f"cost model {path!r} not found (train one, or pass --no-cost-model)")
+    return costmodel.load(path)
+
+
+def _tune_model(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from tqdm import tqdm
+
+    from tuner.schedules.model_tune import tune_model
+    model = None if args.no_cost_model else _load_model(args.cost_model)
+    bar = tqdm(desc="dispatches", unit="trial", file=sys.stderr)
+
+    def on_dispatches(n: int) -> None:
+        bar.total = n * args.budget
+        bar.refresh()
+
+    def on_trial(name, trial, best) -> None:
+        bar.set_postfix_str(f"{name.split('$')[-1][:32]} best {best * 1e6:.1f}us")
+        bar.update(1)
+
+    out = tune_model(args.model, args.budget, args.out, cost_model=model, seed=args.seed,
+                     universe=args.universe, storage=args.storage, check=not args.no_check,
+                     on_trial=on_trial, on_dispatches=on_dispatches)
+    bar.close()
+    summary = out.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    t = Table(title=f"tune-model {args.model.name} (budget {args.budget})")
+    for c in ("dispatch", "default us", "tuned us", "speedup", "trials", "infeasible"):
+        t.add_column(c, justify="left" if c == "dispatch" else "right")
+    for r in summary["dispatches"]:
+        if r["skipped"]:
+            t.add_row(r["dispatch"].split("$")[-1], "-", "-", "-", "0", f"skipped: {r['skipped']}")
+            continue
+        t.add_row(r["dispatch"].split("$")[-1], f"{r['default_latency_s'] * 1e6:.1f}",
+                  f"{r['best_latency_s'] * 1e6:.1f}", f"{r['speedup']:.2f}x", str(r["trials"]),
+                  str(r["infeasible_trials"]))
+    con = Console()
+    con.print(t)
+    e2e = summary["end_to_end"]
+    if e2e["speedup"]:
+        con.print(f"end to end: default {e2e['default_s'] * 1e3:.3f} ms, tuned "
+                  f"{e2e['tuned_s'] * 1e3:.3f} ms, speedup {e2e['speedup']:.2f}x; numeric check "
+                  f"{'ok' if summary['numeric_check'].get('ok') else 'FAILED'} (max abs diff "
+                  f"{summary['numeric_check'].get('max_abs_diff', 0):.2g})")
+    con.print(f"spec: {summary['files']['spec']}  annotated: {summary['files']['annotated']}")
+    return 0
+
+
+def _bench_schedules(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from tuner.schedules.bench import STRATEGIES, bench
+    from tuner.schedules.pool import measure_pools
+    model = _load_model(args.cost_model)
+    quiet = args.no_progress
+    bar = tqdm(desc="pool (compile+time)", unit="trial", file=sys.stderr, disable=quiet)
+    pools = measure_pools(args.pool, limit=args.dispatches, progress=bar.update,
+                          on_total=lambda n: setattr(bar, "total", n))
+    bar.close()
+    pools = [p for p in pools if p.default_latencies and p.measured()]
+    bar = tqdm(desc="replay", unit="run", total=len(pools) * len(STRATEGIES) * len(args.seeds),
+               file=sys.stderr, disable=quiet)
+    res = bench(pools, model, seeds=args.seeds, budget=args.budget, progress=bar.update)
+    bar.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2))
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="schedule search on measured pools (trials to 95% of the pool's best)")
+    for c in ("dispatch", "pool", "default us", "best us", "tuner@budget", *STRATEGIES):
+        t.add_column(c, justify="left" if c == "dispatch" else "right")
+    for r in res["dispatches"]:
+        t.add_row(r["dispatch"].split("$")[-1][:40], str(r["pool"]),
+                  f"{r['default_latency_s'] * 1e6:.1f}", f"{r['best_latency_s'] * 1e6:.1f}",
+                  f"{r['tuner_speedup']:.2f}x",
+                  *(f"{r['trials_to_95'][s]:g}" for s in STRATEGIES))
+    con = Console()
+    con.print(t)
+    s = res["summary"]
+    con.print(f"geomean speedup over IREE default (tuner, budget {s['budget']}, guarded): "
+              f"{s['geomean_speedup_over_default']:.3f}x (pool best {s['geomean_pool_best_speedup']:.3f}x)")
+    con.print("median trials to 95%: " + ", ".join(
+        f"{k} {v:g}" for k, v in s["median_trials_to_95"].items()))
+    con.print(f"mean-trial ratios: random/tuner {s['trial_ratio_random_over_tuner']:.2f}x, "
+              f"tpe/tuner {s['trial_ratio_tpe_over_tuner']:.2f}x")
+    return 0

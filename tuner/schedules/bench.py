@@ -1,0 +1,139 @@
+"""``tuner bench schedules``: compare search strategies on measured pools of real dispatches.
+
+Each dispatch's pool (see ``pool.py``) was compiled and timed once, with IREE's default
+timed side by side in every round. Strategies are replayed against the pool: a "trial" is
+one pool member, its latency the measured one, a compile failure an infeasible trial.
+Strategies: ``tuner`` (the AUC bandit over model-guided, evolutionary and random search,
+as ``tune-model`` runs it), ``model`` (model-guided alone), ``random``, and ``tpe``
+(Optuna's TPE sampler over the dispatch's parameter space; each suggestion is mapped to
+the nearest unmeasured pool member). Figures, per strategy over dispatches x seeds:
+
+* trials to reach 95% of the best latency in the pool (median; IREE's default is trial 1);
+* the tuner's speedup over IREE's default after ``budget`` trials, with the guard (a winner
+  slower than the default is replaced by the default), geomean over dispatches.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from costmodel.programs import Schedule
+from tuner.schedules.measure import TrialResult
+from tuner.schedules.pool import Pool
+from tuner.schedules.search import _vec, search
+from tuner.schedules.space import dispatch_space, params_of, schedule_from_params
+
+STRATEGIES = ("tuner", "model", "random", "tpe")
+FRACTION = 0.95
+
+
+def _replay(pool: Pool) -> tuple[list[Schedule], Callable[[Schedule], TrialResult]]:
+    target = pool.target
+    measured = pool.measured()
+    universe = [target.default] + [Schedule.from_dict(r.schedule) for r in measured]
+    default = TrialResult(Schedule.default().key(), Schedule.default().to_dict(), True,
+                          pool.default_latency)
+    table = {r.key: r for r in measured}
+    table[default.key] = default
+    table[target.default.key()] = default
+
+    def measure(s: Schedule) -> TrialResult:
+        return table[s.key()]
+
+    return universe, measure
+
+
+def _tpe(pool: Pool, universe: list[Schedule], measure, seed: int) -> list[TrialResult]:
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    target = pool.target
+    space = dispatch_space(target)
+    emb = np.stack([_vec(target, s) for s in universe])
+    worst = max(math.log(r.latency_s) for r in pool.measured() if r.feasible) + 1.0
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    # IREE's default first, as for every other strategy.
+    study.enqueue_trial(params_of(target, target.default))
+    out: list[TrialResult] = []
+    used: set[int] = set()
+    while len(used) < len(universe):
+        trial = study.ask()
+        params = {p.name: trial.suggest_categorical(p.name, list(p.choices))
+                  for p in space.params}
+        vec = _vec(target, schedule_from_params(target, params))
+        d = np.abs(emb - vec).sum(axis=1)
+        d[list(used)] = np.inf
+        i = int(np.argmin(d))
+        used.add(i)
+        r = measure(universe[i])
+        out.append(r)
+        study.tell(trial, math.log(r.latency_s) if r.feasible else worst)
+    return out
+
+
+def trials_to(results: Sequence[TrialResult], best: float, frac: float = FRACTION) -> int:
+    for n, r in enumerate(results, 1):
+        if r.feasible and best / r.latency_s >= frac:
+            return n
+    return len(results) + 1  # never reached (only when the sequence was cut short)
+
+
+def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2, 3, 4),
+          budget: int = 32, strategies: Sequence[str] = STRATEGIES,
+          progress: Callable[[int], None] | None = None) -> dict:
+    per: dict[str, list[int]] = {s: [] for s in strategies}
+    rows = []
+    tuner_speedups, oracle_speedups = [], []
+    for pool in pools:
+        universe, measure = _replay(pool)
+        feas = [r.latency_s for r in pool.measured() if r.feasible]
+        best = min(feas + [pool.default_latency])
+        row = {"dispatch": pool.name, "pool": len(universe),
+               "infeasible": sum(not r.feasible for r in pool.measured()),
+               "default_latency_s": pool.default_latency, "best_latency_s": best,
+               "pool_best_speedup": pool.default_latency / best, "trials_to_95": {}}
+        speed = []
+        for strat in strategies:
+            ts = []
+            for seed in seeds:
+                if strat == "tpe":
+                    seq = _tpe(pool, universe, measure, seed)
+                else:
+                    names = {"tuner": ("model", "evolutionary", "random"),
+                             "model": ("model",), "random": ("random",)}[strat]
+                    trials, _ = search(pool.target, universe, measure, len(universe) + 1,
+                                       model=cost_model, strategies=names, seed=seed)
+                    seq = [t.result for t in trials]
+                    if strat == "tuner":
+                        got = min((r.latency_s for r in seq[:budget] if r.feasible),
+                                  default=pool.default_latency)
+                        # The guard: never slower than the default.
+                        speed.append(pool.default_latency / min(got, pool.default_latency))
+                ts.append(trials_to(seq, best))
+                if progress:
+                    progress(1)
+            per[strat] += ts
+            row["trials_to_95"][strat] = statistics.median(ts)
+        g = math.exp(statistics.fmean(math.log(x) for x in speed)) if speed else 1.0
+        row["tuner_speedup"] = g
+        tuner_speedups.append(g)
+        oracle_speedups.append(row["pool_best_speedup"])
+        rows.append(row)
+    med = {s: statistics.median(v) for s, v in per.items() if v}
+    mean = {s: statistics.fmean(v) for s, v in per.items() if v}
+    geo = lambda xs: math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None  # noqa: E731
+    summary = {
+        "dispatches": len(pools), "seeds": list(seeds), "budget": budget, "fraction": FRACTION,
+        "pool_sizes": sorted({r["pool"] for r in rows}),
+        "geomean_speedup_over_default": geo(tuner_speedups),
+        "geomean_pool_best_speedup": geo(oracle_speedups),
+        "median_trials_to_95": med, "mean_trials_to_95": mean,
+        "trial_ratio_random_over_tuner": (mean["random"] / mean["tuner"]
+                                          if "random" in mean and "tuner" in mean else None),
+        "trial_ratio_tpe_over_tuner": (mean["tpe"] / mean["tuner"]
+                                       if "tpe" in mean and "tuner" in mean else None),
+    }
+    return {"summary": summary, "dispatches": rows}

@@ -1,0 +1,266 @@
+"""``tuner tune-model``: tune every dispatch of a model and hand the result to the compiler.
+
+1. Import (ONNX) and compile the model once to find its dispatches (standalone benchmarks).
+2. Tune each dispatch whose root keeps an explicit schedule: model-guided, evolutionary and
+   random search under an AUC bandit, then the side-by-side guard against IREE's default.
+3. Write ``tuning_spec.mlir`` (transform dialect, for ``--iree-codegen-tuning-spec-path``),
+   ``annotated.mlir`` (the model's executable sources with compilation_info on each tuned
+   root; compile it with ``--compile-from=executable-sources``) and ``summary.json``.
+4. Build the model with and without the spec, run both on the same random inputs and check
+   the outputs agree; time both whole models side by side for the end-to-end speedup.
+5. Record every dispatch's trials as a study in a tuner store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from costmodel.errors import InputError
+from costmodel.measure import LatencySettings, LoadedModule, make_inputs, time_callable
+from costmodel.measure.signature import entry_signature
+from costmodel.programs import Schedule, quick_compile
+from costmodel.programs.compile import compile_command, first_error
+from costmodel.programs.dispatches import dump_dispatches
+from tuner.errors import TunerError
+from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
+from tuner.schedules.measure import Runner, TrialResult
+from tuner.schedules.record import record_study
+from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
+from tuner.schedules.space import DispatchSpace
+from tuner.schedules.spec import annotate_executables, tuning_spec
+
+_SKIP_KINDS = ("slow_memcpy",)
+
+
+class NumericMismatchError(TunerError):
+    """The tuned build's outputs differ from the default build's."""
+
+
+def load_model_mlir(path: Path) -> tuple[str, str]:
+    """(linalg-level MLIR, model name) from MODEL.onnx or MODEL.mlir."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    name = path.stem.replace("-", "_").replace(".", "_") or "model"
+    if path.suffix == ".onnx":
+        from costmodel.ir.onnx_import import onnx_to_linalg
+        return onnx_to_linalg(path.read_bytes(), filename=str(path)), name
+    if path.suffix == ".mlir":
+        from costmodel.ir.source import read_ir_text
+        return read_ir_text(path), name
+    raise InputError(f"{path}: expected a .onnx or .mlir model")
+
+
+def make_universe(target: DispatchTarget, size: int, seed: int) -> list[Schedule]:
+    """IREE's default made explicit, then ``size`` valid candidates to score."""
+    rng = np.random.default_rng(seed)
+    return [target.default] + DispatchSpace(target).candidates(size, rng)
+
+
+class CachedRunner:
+    """Measure each schedule once per tuning run (the guard re-times on purpose)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.cache: dict[str, TrialResult] = {}
+
+    def __call__(self, s: Schedule) -> TrialResult:
+        if s.key() not in self.cache:
+            self.cache[s.key()] = self.runner.measure(s)
+        return self.cache[s.key()]
+
+
+
+@dataclass
+class DispatchOutcome:
+    target: DispatchTarget | None
+    name: str
+    result: TuneResult | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class ModelOutcome:
+    dispatches: list[DispatchOutcome] = field(default_factory=list)
+    e2e_default_s: float | None = None
+    e2e_tuned_s: float | None = None
+    numeric: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        rows = []
+        for d in self.dispatches:
+            r = d.result
+            rows.append({
+                "dispatch": d.name, "skipped": d.skipped,
+                "default_latency_s": r.default_latency_s if r else None,
+                "best_latency_s": r.best_latency_s if r else None,
+                "speedup": r.speedup if r else None,
+                "trials": len(r.trials) if r else 0,
+                "infeasible_trials": sum(not t.result.feasible for t in r.trials) if r else 0,
+                "best_schedule": r.best.to_dict() if r else None,
+                "best_compilation_info": r.best.to_attr() if r else "",
+                "guard": r.guard if r else None,
+            })
+        tuned = [d.result for d in self.dispatches if d.result]
+        dsum = sum(r.default_latency_s for r in tuned)
+        bsum = sum(r.best_latency_s for r in tuned)
+        e2e = (self.e2e_default_s / self.e2e_tuned_s
+               if self.e2e_default_s and self.e2e_tuned_s else None)
+        return {"dispatches": rows,
+                "geomean_dispatch_speedup": (math.exp(statistics.fmean(
+                    math.log(r.speedup) for r in tuned)) if tuned else None),
+                "sum_of_dispatches_speedup": dsum / bsum if bsum else None,
+                "end_to_end": {"default_s": self.e2e_default_s, "tuned_s": self.e2e_tuned_s,
+                               "speedup": e2e},
+                "numeric_check": self.numeric, "files": self.files}
+
+
+def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
+                    seed: int = 0, universe: int = 1000, storage: str | None = None,
+                    strategies=STRATEGY_NAMES, on_trial: Callable[[str, Trial, float], None]
+                    | None = None, on_dispatches: Callable[[int], None] | None = None
+                    ) -> list[DispatchOutcome]:
+    dispatches = dump_dispatches(mlir, model_name)
+    if on_dispatches:
+        on_dispatches(len(dispatches))
+    out = []
+    for d in dispatches:
+        if d.kind in _SKIP_KINDS:
+            out.append(DispatchOutcome(None, d.name, skipped="plain copy, nothing to tune"))
+            continue
+        try:
+            target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
+        except DispatchError as exc:
+            out.append(DispatchOutcome(None, d.name, skipped=str(exc)))
+            continue
+        if not schedule_sticks(target):
+            out.append(DispatchOutcome(target, d.name,
+                                       skipped="IREE drops explicit schedules on this root"))
+            continue
+        runner = CachedRunner(Runner(target))
+        uni = make_universe(target, universe, seed)
+        cb = (lambda t, best, _n=d.name: on_trial(_n, t, best)) if on_trial else None
+        res = tune(target, budget, measure=runner, universe=uni, model=cost_model,
+                   strategies=strategies, seed=seed, on_trial=cb,
+                   remeasure=runner.runner.retime)
+        out.append(DispatchOutcome(target, d.name, res))
+        if storage:
+            record_study(storage, model_name, target, res)
+    return out
+
+
+def _run_outputs(vmfb: bytes, mlir: str, seed: int) -> list[np.ndarray]:
+    sig = entry_signature(mlir)
+    mod = LoadedModule(vmfb, sig.entry)
+    res = mod(*mod.upload(make_inputs(sig, seed)))
+    res = res if isinstance(res, (list, tuple)) else [res]
+    return [np.asarray(r.to_host() if hasattr(r, "to_host") else r) for r in res]
+
+
+def build(mlir: str, flags: list[str]) -> bytes:
+    res = quick_compile(mlir, flags, keep_vmfb=True, timeout=600)
+    if not res.ok:
+        raise TunerError(f"compiling the model failed: {res.error}")
+    return res.vmfb
+
+
+def numeric_check(mlir: str, default_vmfb: bytes, tuned_vmfb: bytes, *, seed: int = 0,
+                  rtol: float = 1e-3, atol: float = 1e-4) -> dict:
+    """Run both builds on the same inputs; reordered float reductions differ in the last
+    bits, so compare with a tolerance and report the worst error."""
+    a, b = _run_outputs(default_vmfb, mlir, seed), _run_outputs(tuned_vmfb, mlir, seed)
+    if len(a) != len(b):
+        raise NumericMismatchError(f"output counts differ: {len(a)} vs {len(b)}")
+    worst = 0.0
+    ok = True
+    for x, y in zip(a, b):
+        if x.shape != y.shape:
+            raise NumericMismatchError(f"output shapes differ: {x.shape} vs {y.shape}")
+        diff = np.abs(x.astype(np.float64) - y.astype(np.float64))
+        worst = max(worst, float(diff.max(initial=0.0)))
+        ok &= bool(np.allclose(x, y, rtol=rtol, atol=atol))
+    return {"ok": ok, "max_abs_diff": worst, "outputs": len(a), "rtol": rtol, "atol": atol}
+
+
+def time_models(mlir: str, vmfbs: list[bytes], rounds: int = 3) -> list[float]:
+    """Median latency of each whole-model build, timed alternately (side by side)."""
+    sig = entry_signature(mlir)
+    calls = []
+    for v in vmfbs:
+        mod = LoadedModule(v, sig.entry)
+        calls.append(mod.bind(make_inputs(sig, 0)))
+    st = LatencySettings(target_rel=0.03, time_cap_s=0.5)
+    lat: list[list[float]] = [[] for _ in vmfbs]
+    for _ in range(rounds):
+        for i, c in enumerate(calls):
+            lat[i].append(time_callable(c, st).median_s)
+    return [statistics.median(x) for x in lat]
+
+
+def executable_sources(mlir: str) -> str:
+    cmd = compile_command(["--compile-to=executable-sources"])
+    cmd = [c for c in cmd if not c.startswith("--output-format")]
+    proc = subprocess.run(cmd, input=mlir.encode(), capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        raise TunerError(f"compiling to executable sources failed: "
+                         f"{first_error(proc.stderr.decode(errors='replace'))}")
+    return proc.stdout.decode()
+
+
+def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int = 0,
+               universe: int = 1000, storage: str | None = None, check: bool = True,
+               on_trial=None, on_dispatches=None) -> ModelOutcome:
+    if budget < 1:
+        raise InputError("--budget must be at least 1")
+    mlir, name = load_model_mlir(path)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(out / 'tuning.sqlite').resolve()}"
+    outcome = ModelOutcome(tune_dispatches(mlir, name, budget, cost_model=cost_model, seed=seed,
+                                           universe=universe, storage=storage,
+                                           on_trial=on_trial, on_dispatches=on_dispatches))
+    entries = [(d.target, d.result.best) for d in outcome.dispatches if d.result]
+    spec_path, ann_path = out / "tuning_spec.mlir", out / "annotated.mlir"
+    spec_path.write_text(tuning_spec(entries))
+    ann_path.write_text(annotate_executables(executable_sources(mlir), entries))
+    outcome.files = {"spec": str(spec_path), "annotated": str(ann_path),
+                     "store": storage, "summary": str(out / "summary.json")}
+    if check:
+        default_vmfb = build(mlir, [])
+        tuned_vmfb = build(mlir, [f"--iree-codegen-tuning-spec-path={spec_path}"])
+        ann = quick_compile(ann_path.read_text(), ["--compile-from=executable-sources"],
+                            keep_vmfb=True, timeout=600)
+        if not ann.ok:
+            raise TunerError(f"the annotated MLIR does not compile: {ann.error}")
+        outcome.numeric = numeric_check(mlir, default_vmfb, tuned_vmfb, seed=seed)
+        outcome.numeric["annotated"] = numeric_check(mlir, default_vmfb, ann.vmfb, seed=seed)
+        outcome.e2e_default_s, outcome.e2e_tuned_s = time_models(mlir, [default_vmfb, tuned_vmfb])
+    (out / "summary.json").write_text(json.dumps(outcome.summary(), indent=2))
+    if check and not outcome.numeric["ok"]:
+        raise NumericMismatchError(
+            f"tuned build differs from the default build (max abs diff "
+            f"{outcome.numeric['max_abs_diff']:.3g}); see {out / 'summary.json'}")
+    return outcome
+
+
+def tune_ir(mlir: str, budget: int, *, cost_model=None, seed: int = 0, universe: int = 1000,
+            on_trial: Callable[[Trial, float], None] | None = None
+            ) -> tuple[DispatchTarget, TuneResult]:
+    """Tune one dispatch given as MLIR text (what the TuneDispatch RPC serves)."""
+    if budget < 1:
+        raise InputError("budget must be at least 1")
+    target = analyze_dispatch(mlir)
+    if not schedule_sticks(target):
+        raise DispatchError(f"{target.name}: IREE drops explicit schedules on this root "
+                            f"({target.root_op}); there is nothing to tune")
+    runner = CachedRunner(Runner(target))
+    res = tune(target, budget, measure=runner, universe=make_universe(target, universe, seed),
+               model=cost_model, seed=seed, on_trial=on_trial, remeasure=runner.runner.retime)
+    return target, res

@@ -1,0 +1,331 @@
+"""Searching a dispatch's schedules: model-guided (Ansor style), evolutionary and random
+searchers, chosen per batch by an AUC bandit (OpenTuner), and the guard against the default.
+
+Every searcher picks from a finite universe of valid candidates (thousands, drawn by
+``DispatchSpace``; in the benchmark, the measured pool) that it has not measured yet:
+
+* ``ModelGuided`` scores the whole universe once with the learned cost model (value and
+  interval), then each batch takes the top-k by predicted latency corrected by an online
+  residual model (ridge regression on the candidates' feature rows, refit on every new
+  measurement: log measured - log predicted), plus one candidate with the widest interval
+  among the promising quarter (exploration where the model is unsure).
+* ``Evolutionary`` takes the unmeasured candidates closest (log2 tile distance) to the
+  best measured ones: mutation restricted to the universe.
+* ``RandomSearch``: uniform over the unmeasured ones.
+
+The AUC bandit credits a technique when a trial it proposed improves the best, weighting
+recent successes more (area under the credit curve over a sliding window) plus a UCB
+exploration term, as in OpenTuner's AUCBanditMetaTechnique.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from costmodel.programs import LEVELS, Schedule
+from tuner.schedules.dispatch import DispatchTarget
+from tuner.schedules.measure import TrialResult
+
+
+def _vec(target: DispatchTarget, s: Schedule) -> np.ndarray:
+    """log2(1 + tile) per level and dim, plus pipeline/flags: a distance embedding."""
+    s = target.default if s.is_default else s
+    n = target.loops.n_loops
+    out = []
+    for lv in LEVELS[:5]:
+        t = s.tile(lv) or (0,) * n
+        out += [math.log2(1 + x) for x in t]
+    out += [float(s.pipeline == p) * 2 for p in target.pipelines]
+    out += [float(s.peeling), float(s.ukernels)]
+    return np.asarray(out, dtype=float)
+
+
+class Searcher:
+    name = "base"
+
+    def __init__(self, universe: Sequence[Schedule], target: DispatchTarget,
+                 rng: np.random.Generator) -> None:
+        self.universe = list(universe)
+        self.target = target
+        self.rng = rng
+
+    def propose(self, k: int, measured: dict[str, TrialResult]) -> list[int]:
+        raise NotImplementedError
+
+    def observe(self, idx: int, result: TrialResult) -> None:
+        """A trial finished (whoever proposed it)."""
+
+    def _free(self, measured: dict[str, TrialResult]) -> list[int]:
+        return [i for i, s in enumerate(self.universe) if s.key() not in measured]
+
+
+class RandomSearch(Searcher):
+    name = "random"
+
+    def propose(self, k, measured):
+        free = self._free(measured)
+        if not free:
+            return []
+        return [int(i) for i in self.rng.choice(free, size=min(k, len(free)), replace=False)]
+
+
+class Evolutionary(Searcher):
+    name = "evolutionary"
+
+    def __init__(self, universe, target, rng, parents: int = 3) -> None:
+        super().__init__(universe, target, rng)
+        self.emb = np.stack([_vec(target, s) for s in self.universe])
+        self.parents = parents
+
+    def propose(self, k, measured):
+        free = self._free(measured)
+        if not free:
+            return []
+        good = sorted((r for r in measured.values() if r.feasible), key=lambda r: r.latency_s)
+        keys = {s.key(): i for i, s in enumerate(self.universe)}
+        par = [keys[r.key] for r in good[: self.parents] if r.key in keys]
+        if not par:
+            par = [int(self.rng.integers(len(self.universe)))]
+        out: list[int] = []
+        free_arr = np.asarray(free)
+        for j in range(k):
+            p = par[int(self.rng.integers(len(par)))] if j else par[0]
+            d = np.abs(self.emb[free_arr] - self.emb[p]).sum(axis=1)
+            d = d + self.rng.random(len(d)) * 0.5  # ties and a little drift
+            for i in free_arr[np.argsort(d)]:
+                if int(i) not in out:
+                    out.append(int(i))
+                    break
+        return out
+
+
+class ModelGuided(Searcher):
+    name = "model"
+
+    def __init__(self, universe, target, rng, model, *, uncertain: int = 1,
+                 ridge_alpha: float = 3.0) -> None:
+        super().__init__(universe, target, rng)
+        kernel = model.kernel(target.mlir)
+        scheds = [s.to_dict() for s in self.universe]
+        pred = model.predict(kernel=kernel, schedules=scheds, targets="latency")
+        self.pred = np.log(np.maximum(pred.values["latency"], 1e-12))
+        self.width = (np.log(np.maximum(pred.upper["latency"], 1e-12))
+                      - np.log(np.maximum(pred.lower["latency"], 1e-12)))
+        feats = np.nan_to_num(np.asarray(model.features(kernel, scheds), dtype=float))
+        keep = feats.std(axis=0) > 1e-9  # kernel columns are constant within a dispatch
+        f = feats[:, keep]
+        self.X = (f - f.mean(axis=0)) / np.where(f.std(axis=0) > 0, f.std(axis=0), 1.0) \
+            if f.shape[1] else np.zeros((len(self.universe), 1))
+        self.uncertain = uncertain
+        self.alpha = ridge_alpha
+        self._obs: dict[int, float] = {}  # universe index -> log latency (feasible)
+        self._bad: set[int] = set()
+        self.correction = np.zeros(len(self.universe))
+
+    def observe(self, idx, result):
+        if result.feasible:
+            self._obs[idx] = math.log(result.latency_s)
+        else:
+            self._bad.add(idx)
+        self._refit()
+
+    def _refit(self) -> None:
+        """Online update: ridge on the residual of the model's log latency."""
+        if not self._obs:
+            return
+        idx = np.fromiter(self._obs, dtype=int)
+        resid = np.array([self._obs[i] for i in idx]) - self.pred[idx]
+        mu = resid.mean()
+        if len(idx) >= 3:
+            from sklearn.linear_model import Ridge
+            r = Ridge(alpha=self.alpha * len(idx) ** 0.5).fit(self.X[idx], resid - mu)
+            self.correction = mu + r.predict(self.X)
+        else:
+            self.correction = np.full(len(self.universe), mu)
+
+    def scores(self) -> np.ndarray:
+        return self.pred + self.correction
+
+    def propose(self, k, measured):
+        free = self._free(measured)
+        if not free:
+            return []
+        free_arr = np.asarray(free)
+        order = free_arr[np.argsort(self.scores()[free_arr], kind="stable")]
+        n_unc = min(self.uncertain, max(0, k - 1))
+        out = [int(i) for i in order[: k - n_unc]]
+        if n_unc:
+            pool = [int(i) for i in order[: max(4, len(order) // 4)] if int(i) not in out]
+            pool.sort(key=lambda i: -self.width[i])
+            out += pool[:n_unc]
+        return out
+
+
+class AUCBandit:
+    """OpenTuner's AUC bandit over techniques: score = AUC of the recent credit history +
+    C * sqrt(2 ln t / n)."""
+
+    def __init__(self, names: Sequence[str], *, window: int = 50, c: float = 0.2) -> None:
+        self.names = list(names)
+        self.window = window
+        self.c = c
+        self.hist: dict[str, deque] = {n: deque(maxlen=window) for n in self.names}
+        self.uses: dict[str, int] = {n: 0 for n in self.names}
+        self.t = 0
+
+    def auc(self, name: str) -> float:
+        h = self.hist[name]
+        if not h:
+            return 0.0
+        n = len(h)
+        return sum((i + 1) * float(x) for i, x in enumerate(h)) / (n * (n + 1) / 2)
+
+    def choose(self) -> str:
+        for n in self.names:
+            if self.uses[n] == 0:
+                return n
+        total = max(1, sum(len(h) for h in self.hist.values()))
+        return max(self.names, key=lambda n: self.auc(n) + self.c * math.sqrt(
+            2 * math.log(total) / max(1, len(self.hist[n]))))
+
+    def credit(self, name: str, improved: bool) -> None:
+        self.hist[name].append(bool(improved))
+        self.uses[name] += 1
+        self.t += 1
+
+
+@dataclass
+class Trial:
+    number: int
+    technique: str  # "default", "model", "evolutionary", "random", "guard"
+    result: TrialResult
+
+
+@dataclass
+class TuneResult:
+    target: str
+    default_latency_s: float
+    best_latency_s: float  # after the guard: never above the default
+    best: Schedule  # Schedule.default() when nothing beat IREE's default
+    trials: list[Trial] = field(default_factory=list)
+    guard: dict = field(default_factory=dict)  # side-by-side re-measurement
+
+    @property
+    def speedup(self) -> float:
+        return self.default_latency_s / self.best_latency_s
+
+    def trials_to(self, frac: float = 0.95, best: float | None = None) -> int | None:
+        """Trials until one within ``frac`` of ``best`` (default: this run's best)."""
+        best = best or min((t.result.latency_s for t in self.trials if t.result.feasible),
+                           default=None)
+        if best is None:
+            return None
+        for t in self.trials:
+            if t.result.feasible and best / t.result.latency_s >= frac:
+                return t.number
+        return None
+
+
+STRATEGY_NAMES = ("model", "evolutionary", "random")
+
+
+def search(target: DispatchTarget, universe: Sequence[Schedule],
+           measure: Callable[[Schedule], TrialResult], budget: int, *,
+           model=None, strategies: Sequence[str] = STRATEGY_NAMES, batch: int = 4,
+           seed: int = 0, on_trial: Callable[[Trial, float], None] | None = None
+           ) -> tuple[list[Trial], dict[str, TrialResult]]:
+    """Spend ``budget`` trials (IREE's default is trial 1) choosing techniques with the AUC
+    bandit. Returns the trials in order and the results by schedule key."""
+    rng = np.random.default_rng(seed)
+    make = {"random": lambda: RandomSearch(universe, target, rng),
+            "evolutionary": lambda: Evolutionary(universe, target, rng),
+            "model": lambda: ModelGuided(universe, target, rng, model)}
+    names = [n for n in strategies if n != "model" or model is not None]
+    if not names:
+        raise ValueError("no search strategy left (model-guided needs a cost model)")
+    searchers = {n: make[n]() for n in names}
+    bandit = AUCBandit(names)
+    measured: dict[str, TrialResult] = {}
+    trials: list[Trial] = []
+    index = {s.key(): i for i, s in enumerate(universe)}
+
+    def run(s: Schedule, technique: str) -> bool:
+        res = measure(s)
+        prev = min((r.latency_s for r in measured.values() if r.feasible), default=math.inf)
+        measured[s.key()] = res
+        trials.append(Trial(len(trials) + 1, technique, res))
+        i = index.get(s.key())
+        if i is not None:
+            for sr in searchers.values():
+                sr.observe(i, res)
+        best = min(prev, res.latency_s if res.feasible else math.inf)
+        if on_trial:
+            on_trial(trials[-1], best)
+        return res.feasible and res.latency_s < prev
+
+    run(Schedule.default(), "default")
+    if target.default.key() in index:  # the explicit default is the same kernel
+        measured[target.default.key()] = measured[Schedule.default().key()]
+    while len(trials) < budget:
+        name = bandit.choose()
+        k = min(batch, budget - len(trials))
+        picks = searchers[name].propose(k, measured)
+        if not picks:
+            if all(not sr.propose(1, measured) for sr in searchers.values()):
+                break  # universe exhausted
+            bandit.credit(name, False)
+            continue
+        for i in picks:
+            if len(trials) >= budget:
+                break
+            bandit.credit(name, run(universe[i], name))
+    return trials, measured
+
+
+def guard(measure: Callable[[Schedule], TrialResult], best: Schedule, *, rounds: int = 3
+          ) -> dict:
+    """Re-time the winner and IREE's default alternately, ``rounds`` times each; the winner
+    is kept only if its median beats the default's."""
+    d_lat, b_lat = [], []
+    for _ in range(rounds):
+        for s, acc in ((Schedule.default(), d_lat), (best, b_lat)):
+            r = measure(s)
+            if r.feasible:
+                acc.append(r.latency_s)
+    if not d_lat:
+        raise RuntimeError("IREE's default schedule failed to re-measure")
+    dm = statistics.median(d_lat)
+    bm = statistics.median(b_lat) if b_lat else math.inf
+    return {"default_latencies_s": d_lat, "best_latencies_s": b_lat, "default_median_s": dm,
+            "best_median_s": bm, "kept": bm < dm}
+
+
+def tune(target: DispatchTarget, budget: int, *, measure: Callable[[Schedule], TrialResult],
+         universe: Sequence[Schedule], model=None, strategies: Sequence[str] = STRATEGY_NAMES,
+         seed: int = 0, batch: int = 4, guard_rounds: int = 3,
+         remeasure: Callable[[Schedule], TrialResult] | None = None,
+         on_trial: Callable[[Trial, float], None] | None = None) -> TuneResult:
+    """Search, then guard: the returned schedule is never slower than IREE's default in the
+    side-by-side re-measurement (if it is, the default is returned). ``remeasure`` re-times
+    a schedule (``measure`` may answer from a cache)."""
+    trials, measured = search(target, universe, measure, budget, model=model,
+                              strategies=strategies, batch=batch, seed=seed, on_trial=on_trial)
+    default_lat = trials[0].result.latency_s
+    feas = [t for t in trials[1:] if t.result.feasible]
+    if not feas or min(t.result.latency_s for t in feas) >= default_lat:
+        return TuneResult(target.name, default_lat, default_lat, Schedule.default(), trials,
+                          {"kept": False, "reason": "no candidate beat the default"})
+    win = min(feas, key=lambda t: t.result.latency_s)
+    best = Schedule.from_dict(win.result.schedule)
+    g = guard(remeasure or measure, best, rounds=guard_rounds) if guard_rounds else {
+        "kept": True, "default_median_s": default_lat, "best_median_s": win.result.latency_s}
+    if not g["kept"]:
+        return TuneResult(target.name, g["default_median_s"], g["default_median_s"],
+                          Schedule.default(), trials, g)
+    return TuneResult(target.name, g["default_median_s"], g["best_median_s"], best, trials, g)

@@ -68,6 +68,10 @@ class DatasetStore:
             raise DatasetError(f"{self.root}: exists and is not a directory")
         self.root.mkdir(parents=True, exist_ok=True)
         self.allow_mixed_hardware = allow_mixed_hardware
+        # Each store object is one collection session; its load readings are kept beside
+        # those of earlier sessions instead of replacing them.
+        self.session = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                        + "/" + os.urandom(3).hex())
         self.db = sqlite3.connect(self.root / STAGING, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -152,7 +156,15 @@ class DatasetStore:
         rows = self.rows()
         if collection is not None:
             prev = self._meta("collection") or {}
-            self._set_meta("collection", {**prev, **collection})
+            merged = {**prev, **collection}
+            if "hardware_load" in collection:
+                sessions = dict(prev.get("hardware_load_sessions") or {})
+                if not sessions and prev.get("hardware_load"):
+                    sessions["earlier"] = prev["hardware_load"]  # written before sessions
+                sessions[self.session] = collection["hardware_load"]
+                merged["hardware_load_sessions"] = sessions
+                merged["hardware_load"] = [x for loads in sessions.values() for x in loads]
+            self._set_meta("collection", merged)
         samples = pa.Table.from_pylist([{c: r.get(c) for c in SAMPLE_COLUMNS} for r in rows],
                                        schema=SAMPLE_SCHEMA)
         used = {r["ir_hash"] for r in rows}

@@ -28,8 +28,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
                                  schedules_per_group=args.schedules_per_group)
     if not items:
         raise InputError("nothing to collect: give --samples N and/or --real-models")
+    from costmodel.distributed import resolve_scheduler
     stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,
                     checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+                    scheduler=resolve_scheduler(args.scheduler),
+                    allow_mixed_hardware=args.allow_mixed_hardware,
                     collection={"families": families, "samples": args.samples,
                                 "schedules_per_group": args.schedules_per_group,
                                 "seed": args.seed, "real_models": models})
@@ -75,6 +78,10 @@ def _summary(out: str, stats) -> None:
     console.print(f"this run: {stats.measured} measured ({stats.feasible} feasible, "
                   f"{stats.noisy} noisy), {stats.skipped} already present, "
                   f"{stats.seconds:.0f} s")
+    if getattr(stats, "per_worker", None):
+        console.print("per worker: " + ", ".join(f"{w} {n}" for w, n in
+                                                 sorted(stats.per_worker.items()))
+                      + (f"; {stats.failed} lost (rerun to measure them)" if stats.failed else ""))
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -127,6 +134,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="compile workers")
     p.add_argument("--time-cap", type=float, default=1.0, help="seconds of timing per sample")
     p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler, e.g. tcp://HOST:8786 (default: $COSTMODEL_SCHEDULER, "
+                        "else local; 'local' forces local)")
+    p.add_argument("--allow-mixed-hardware", action="store_true",
+                   help="let workers of different hardware add to one dataset")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_collect)
 

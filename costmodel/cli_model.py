@@ -19,7 +19,8 @@ def _progress(quiet: bool):
 
     def wrap(items, desc):
         from tqdm import tqdm
-        return tqdm(items, desc=desc, file=sys.stderr, unit="kernel", leave=False)
+        return tqdm(items, desc=desc, file=sys.stderr, unit=desc.split()[-1].rstrip("s"),
+                    leave=False)
     return wrap
 
 
@@ -34,6 +35,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.train import fit
 
     say = (lambda m: None) if args.quiet else _say
+    from costmodel.distributed import resolve_scheduler
+    if (address := resolve_scheduler(args.scheduler)) is not None:
+        from costmodel.model.train_dask import train_command
+        return train_command(args, address, say)
     targets = parse_targets(args.targets)
     t0 = time.perf_counter()
     _, _, dmanifest = load_dataset(args.data)
@@ -45,7 +50,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     say(f"  {machine['peak_flops_per_s'] / 1e9:.1f} GFLOP/s, "
         f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
     say(f"training {', '.join(targets)} (XGBoost, 1 thread, early stopping on held-out groups)")
-    pre, heads, info = fit(frame, targets, seed=args.seed, say=say)
+    pre, heads, info = fit(frame, targets, seed=args.seed, say=say, progress=_progress(args.quiet))
     manifest = {
         "training_data": {"path": str(args.data), "name": dmanifest.get("name"),
                           "hash": frame.data_hash, "rows": len(frame),
@@ -64,9 +69,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     }
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
-    for name, m in info["holdout_metrics"].items():
-        say(f"  holdout {name}: tau {_f(m.get('kendall_tau'))}, top-1 slowdown "
-            f"{_f(m.get('top1_slowdown'))}, MAPE {_f(m.get('mape'))}, R2(log) {_f(m.get('r2_log'))}")
+    if not args.quiet:   # the final summary table, on stderr like the progress
+        from rich.console import Console
+        from rich.table import Table
+        t = Table(title=f"holdout (calibration groups): {info['rows']['calibration']} rows")
+        for col in ("target", "kendall_tau", "top1_slowdown", "mape", "r2_log"):
+            t.add_column(col, justify="left" if col == "target" else "right")
+        for name, m in info["holdout_metrics"].items():
+            t.add_row(name, *(_f(m.get(k)) for k in ("kendall_tau", "top1_slowdown", "mape",
+                                                      "r2_log")))
+        Console(stderr=True, width=None if sys.stderr.isatty() else 120).print(t)
     return 0
 
 
@@ -97,12 +109,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
     result.update(evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
-                           splits=splits, say=say))
+                           splits=splits, say=say, predictions=(preds := {})))
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     report = Path(args.report) if args.report else Path(args.model) / "report.md"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(markdown(result))
-    say(f"report: {report}")
+    from costmodel.report import write_html
+    from costmodel.report.eval import eval_document
+    html = Path(args.html_report) if args.html_report else report.with_suffix(".html")
+    write_html(eval_document(result, preds), html)   # beside the markdown report above
+    say(f"report: {report}, {html}")
     if args.json:
         print(json.dumps(result))
     else:
@@ -160,6 +176,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler, e.g. tcp://HOST:8786: train with xgboost.dask "
+                        "(default: $COSTMODEL_SCHEDULER, else local; 'local' forces local)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -168,6 +187,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.add_argument("--report", help="markdown report path (default: MODEL/report.md)")
+    p.add_argument("--html-report", help="HTML report with plots (default: the markdown "
+                                         "report's path with .html)")
     p.add_argument("--targets", help="subset of the model's targets")
     p.add_argument("--splits", help="comma list (default: all four)")
     p.add_argument("--folds", type=int, default=3)

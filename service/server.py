@@ -35,7 +35,9 @@ ADMIN_METHODS: frozenset[str] = frozenset({"/costmodel.v1.CostModelService/Reloa
 
 def _extra_services() -> list:
     """`register(grpc_server, config) -> full service name` of each further service."""
-    return []
+    from service import memory_servicer, schedule_servicer
+    return [memory_servicer.register, memory_servicer.register_environment,
+            schedule_servicer.register]
 
 
 class Server:

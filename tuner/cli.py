@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     bench = sub.add_parser("bench", help="reproducible tuning benchmarks")
+    scheduler_help = ("Dask scheduler, e.g. tcp://HOST:8786 (default: $COSTMODEL_SCHEDULER, "
+                      "else local; 'local' forces local)")
+    bench.add_argument("--scheduler", default=None, help=scheduler_help)
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     sol = bsub.add_parser("solver", help='the "Learning to Relax" SOR/SSOR-CG comparison')
     sol.add_argument("--json", action="store_true",
@@ -32,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where iteration tables are cached (default $TUNER_CACHE_DIR or "
                           "~/.cache/costmodel-tuner/solver)")
     sol.add_argument("--no-progress", action="store_true")
+    sol.add_argument("--scheduler", default=argparse.SUPPRESS, help=scheduler_help)
 
     studies = sub.add_parser("studies", help="list the studies in a store")
     studies.add_argument("--storage", required=True, help="e.g. sqlite:///tuning.db")
@@ -46,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list:
     """`add_parsers(sub, bench_sub)` of every command module; imported lazily by each."""
-    return []
+    from tuner import cli_memory, cli_report, cli_schedules
+    return [cli_report.add_parsers, cli_memory.add_parsers, cli_schedules.add_parsers]
 
 
 def _bench_solver(args: argparse.Namespace) -> int:
@@ -73,19 +78,23 @@ def _bench_solver(args: argparse.Namespace) -> int:
         from tqdm import tqdm
         bar = tqdm(total=len(settings) * len(args.seeds) * args.T * len(OMEGAS), unit="solve",
                    unit_scale=True, desc="iteration tables", file=sys.stderr, leave=False)
-        plays = [0]
+        # Cached tables skip the solves: the strategy runs get their own rate and ETA.
+        runs = tqdm(total=len(settings) * len(args.seeds) * len(strategies), unit="run",
+                    desc="strategy runs", file=sys.stderr, leave=False, position=1)
 
         def progress(kind: str, k: int) -> None:
-            if kind == "solves":
-                bar.update(k)
-            else:
-                plays[0] += k
-                bar.set_postfix(strategy_runs=plays[0])
+            (bar if kind == "solves" else runs).update(k)
     try:
+        from costmodel.distributed import resolve_scheduler
+        address = resolve_scheduler(args.scheduler)
+        if address is not None:  # iteration tables on the cluster, into the local cache
+            _tables_on_cluster(address, settings, args.T, args.seeds, args.cache_dir,
+                               show_progress=not args.no_progress)
         results = bench.run(settings, T=args.T, seeds=args.seeds, strategies=strategies,
                             cache_dir=args.cache_dir, progress=progress)
     finally:
         if bar is not None:
+            runs.close()
             bar.close()
     if args.json:
         print(json.dumps(results, indent=2))
@@ -94,6 +103,65 @@ def _bench_solver(args: argparse.Namespace) -> int:
               "ratios are of the means")
         print(bench.format_results(results))
     return 0
+
+
+def _table_chunk(seq):
+    from tuner.solver.table import compute_table
+    return compute_table(seq)
+
+
+def _tables_on_cluster(address, settings, T, seeds, cache_dir, *, show_progress=False) -> None:
+    """Compute missing iteration tables as chunks of instances on a Dask cluster.
+
+    Each (instance, omega) solve is independent, so chunks give the same table; a chunk
+    lost with its worker is rerun elsewhere. Tables land in the cache load_table reads.
+    """
+    import dataclasses
+    import hashlib
+    import math
+    import os
+
+    import numpy as np
+
+    from costmodel.distributed import DaskExecutor
+    from tuner.solver.instances import OMEGAS, make_sequence
+    from tuner.solver.table import TABLE_VERSION, default_cache_dir
+
+    cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    wkey = hashlib.sha256(np.asarray(OMEGAS, dtype=float).tobytes()).hexdigest()[:10]
+    todo = [(s, seed) for s in settings for seed in seeds
+            if not (cache / f"{s}-T{T}-seed{seed}-w{wkey}-v{TABLE_VERSION}.npz").exists()]
+    if not todo:
+        return
+    with DaskExecutor(address) as ex:
+        size = max(50, math.ceil(T / (4 * max(1, ex.n_workers))))
+        jobs, seqs = [], {}
+        for s, seed in todo:
+            seq = seqs[s, seed] = make_sequence(s, T, seed)
+            for lo in range(0, T, size):
+                sl = slice(lo, lo + size)
+                jobs.append(((s, seed, lo), dataclasses.replace(
+                    seq, contexts=seq.contexts[sl], d=seq.d[sl], a=seq.a[sl], b=seq.b[sl])))
+        parts: dict = {}
+        from tqdm import tqdm
+        bar = tqdm(total=len(todo) * T * len(OMEGAS), unit="solve", unit_scale=True, leave=False,
+                   desc=f"iteration tables on {ex.n_workers} workers", file=sys.stderr,
+                   disable=not show_progress)
+        for done in ex.map_unordered(_table_chunk, [j for _, j in jobs], name="sor-table",
+                                     keys=[f"{s}-{seed}-{lo}" for (s, seed, lo), _ in jobs]):
+            if done.error is not None:
+                raise CostModelError(f"iteration-table chunk lost: {done.error}")
+            parts[jobs[done.index][0]] = done.result
+            bar.update(done.result.size)
+        bar.close()
+    cache.mkdir(parents=True, exist_ok=True)
+    for (s, seed), seq in seqs.items():
+        it = np.concatenate([parts[s, seed, lo] for lo in range(0, T, size)])
+        path = cache / f"{s}-T{T}-seed{seed}-w{wkey}-v{TABLE_VERSION}.npz"
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, iterations=it, contexts=seq.contexts,
+                            omegas=np.asarray(OMEGAS, dtype=float), maxiter=np.int64(seq.maxiter))
+        os.replace(tmp, path)
 
 
 def _studies(args: argparse.Namespace) -> int:

@@ -113,12 +113,30 @@ class CollectStats:
 def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
             time_cap_s: float = DEFAULT_TIME_CAP_S, checkpoint_every: int = 100,
             collection: dict | None = None, progress: bool = True,
-            on_row: Callable[[dict], None] | None = None) -> CollectStats:
-    """Measure every item not yet in the dataset at ``out``; export Parquet at checkpoints."""
+            on_row: Callable[[dict], None] | None = None, scheduler=None,
+            allow_mixed_hardware: bool = False) -> CollectStats:
+    """Measure every item not yet in the dataset at ``out``; export Parquet at checkpoints.
+
+    ``scheduler`` (an address, or a costmodel.distributed Executor) measures on a Dask
+    cluster instead; see costmodel.distributed.collect.
+    """
+    if scheduler is not None:
+        from costmodel.distributed.collect import collect_distributed
+        from costmodel.distributed.executor import DaskExecutor, Executor
+
+        ex = scheduler if isinstance(scheduler, Executor) else DaskExecutor(scheduler)
+        try:
+            return collect_distributed(items, out, ex, time_cap_s=time_cap_s,
+                                       checkpoint_every=checkpoint_every, collection=collection,
+                                       progress=progress, on_row=on_row,
+                                       allow_mixed_hardware=allow_mixed_hardware)
+        finally:
+            if ex is not scheduler:
+                ex.close()
     from costmodel.measure import LatencySettings, allowed_cores, pinned
 
     hw = hardware()
-    store = DatasetStore(out, hardware=hw)
+    store = DatasetStore(out, hardware=hw, allow_mixed_hardware=allow_mixed_hardware)
     done = store.done_keys()
     todo = [it for it in items if it.key not in done]
     stats = CollectStats(planned=len(items), skipped=len(items) - len(todo))

@@ -30,7 +30,9 @@ def _target_rows(frame: Frame, name: str, idx: np.ndarray) -> np.ndarray:
 
 
 def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3, seed: int = 0,
-             splits: list[str] | None = None, say=None) -> dict:
+             splits: list[str] | None = None, say=None, predictions: dict | None = None) -> dict:
+    """``predictions``, when given, receives the pooled out-of-fold test predictions,
+    split -> target -> {y, value, lower, upper, rank_cost, group} (for report plots)."""
     result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
                                                 "compiler_default": {}},
                     "split_info": {}, "unavailable_splits": {}}
@@ -71,6 +73,9 @@ def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3,
             m["test_rows"] = int(len(te))
             m["test_groups"] = int(len(members))
             per_target[name] = {k: m.get(k) for k in (*METRICS, "test_rows", "test_groups")}
+            if predictions is not None:
+                predictions.setdefault(split_name, {})[name] = {"y": y, "group": frame.group[te],
+                                                                **cat}
             rnd[name] = bl.random_metrics(y, members)
             dflt[name] = bl.default_metrics(y, members, frame.is_default[te],
                                             frame.data_tiling[te], frame.ukernels[te])

@@ -9,7 +9,8 @@ import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.data import Frame, group_index
-from costmodel.model.heads import TargetHeads, fit_ranker, fit_regression, refit_regression
+from costmodel.model.heads import (BLEND_GRID, TargetHeads, fit_ranker, fit_regression,
+                                   refit_regression, within_group_std)
 from costmodel.model.intervals import conformal_quantile, interval
 from costmodel.model.metrics import ranking_metrics, regression_metrics
 from costmodel.model.preprocess import Preprocessor
@@ -25,7 +26,7 @@ def stderr_say(msg: str) -> None:
 
 
 def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA,
-        say=None) -> tuple[Preprocessor, dict[str, TargetHeads], dict]:
+        say=None, progress=None) -> tuple[Preprocessor, dict[str, TargetHeads], dict]:
     """Fit preprocessing and heads on ``frame``.
 
     Rows are split by whole groups into fit (70%), validation (15%: early stopping and the
@@ -40,7 +41,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     X = pre.transform(frame.X)
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
-    for name in targets:
+    for name in (targets if progress is None else progress(targets, "training heads")):
         t = TARGETS[name]
         y = frame.y[name]
         ok = np.isfinite(y) & ((y > 0) if t.transform == "log" else (y >= 0))
@@ -54,21 +55,15 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         reg, reg_rounds = fit_regression(X[f], z[f], X[v], z[v], seed=seed, say=say, name=name)
         rank, rank_rounds = fit_ranker(X[f], z[f], frame.group[f], X[v], z[v], frame.group[v],
                                        seed=seed, say=say, name=name)
-        # Which head orders candidates better on the validation groups?
-        source = "ranking"
-        if len(v):
-            _, members = group_index(frame.group[v])
-            tau_reg = ranking_metrics(reg.inplace_predict(X[v]), z[v], members)["kendall_tau"]
-            tau_rank = ranking_metrics(-rank.inplace_predict(X[v]), z[v], members)["kendall_tau"]
-            if tau_reg is not None and (tau_rank is None or tau_reg > tau_rank):
-                source = "regression"
+        source, weight = _choose_ordering(reg, rank, X[v], z[v], frame.group[v])
         fv = np.concatenate([f, v])
         reg = refit_regression(X[fv], z[fv], reg_rounds, seed=seed)
         rank, _ = fit_ranker(X[fv], z[fv], frame.group[fv], None, [], None, seed=seed,
                              rounds=rank_rounds)
         zc = reg.inplace_predict(X[c]).astype(np.float64) if len(c) else np.zeros(0)
         q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
-        h = TargetHeads(t, reg, rank, q, alpha, source, reg_rounds, rank_rounds)
+        h = TargetHeads(t, reg, rank, q, alpha, source, reg_rounds, rank_rounds,
+                        rank_weight=weight)
         heads[name] = h
         if len(c):
             _, members = group_index(frame.group[c])
@@ -76,14 +71,35 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m
         if say:
-            say(f"  {name}: ranking by the {source} head; 90% interval = x/ {np.exp(q):.3f}"
-                f" (log half-width {q:.3f}); {time.perf_counter() - t0:.1f}s")
+            say(f"  {name}: ranking by {source} (rank weight {weight:.3g}); 90% interval = "
+                f"x/ {np.exp(q):.3f} (log half-width {q:.3f}); {time.perf_counter() - t0:.1f}s")
     if not heads:
         raise InputError("no target had enough samples to train")
     info = {"rows": {"fit": int(len(fit_idx)), "validation": int(len(val_idx)),
                      "calibration": int(len(cal_idx))},
             "holdout_metrics": holdout, "alpha": alpha}
     return pre, heads, info
+
+
+def _choose_ordering(reg, rank, Xv, zv, gv) -> tuple[str, float]:
+    """What orders candidates best on the validation groups: the regression head, the
+    ranking head, or ``zhat - w * rank_score`` for w on a grid (scaled by the ratio of the
+    heads' within-group spreads). Ties go to the simpler rule."""
+    if not len(zv):
+        return "ranking", 0.0
+    _, members = group_index(gv)
+    zr = reg.inplace_predict(Xv).astype(np.float64)
+    sr = rank.inplace_predict(Xv).astype(np.float64)
+    scale = within_group_std(zr, members) / max(within_group_std(sr, members), 1e-12)
+    best = ("regression", 0.0, ranking_metrics(zr, zv, members)["kendall_tau"] or -2.0)
+    for a in BLEND_GRID[1:]:
+        tau = ranking_metrics(zr - a * scale * sr, zv, members)["kendall_tau"] or -2.0
+        if tau > best[2]:
+            best = ("blend", a * scale, tau)
+    tau = ranking_metrics(-sr, zv, members)["kendall_tau"] or -2.0
+    if tau > best[2]:
+        best = ("ranking", 0.0, tau)
+    return best[0], float(best[1])
 
 
 def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndarray) -> dict:

@@ -109,7 +109,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
     result.update(evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
-                           splits=splits, say=say, predictions=(preds := {})))
+                           splits=splits, say=say, predictions=(preds := {}),
+                           progress=not args.quiet))
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     report = Path(args.report) if args.report else Path(args.model) / "report.md"
     report.parent.mkdir(parents=True, exist_ok=True)

@@ -30,9 +30,26 @@ def _target_rows(frame: Frame, name: str, idx: np.ndarray) -> np.ndarray:
 
 
 def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3, seed: int = 0,
-             splits: list[str] | None = None, say=None, predictions: dict | None = None) -> dict:
+             splits: list[str] | None = None, say=None, predictions: dict | None = None,
+             progress: bool = False) -> dict:
     """``predictions``, when given, receives the pooled out-of-fold test predictions,
-    split -> target -> {y, value, lower, upper, rank_cost, group} (for report plots)."""
+    split -> target -> {y, value, lower, upper, rank_cost, group} (for report plots).
+    ``progress`` shows a bar over the folds (each retrains the model) on stderr."""
+    bar = None
+    if progress:
+        import sys
+
+        from tqdm import tqdm
+        bar = tqdm(total=0, desc="evaluating", unit="fold", file=sys.stderr, leave=False)
+    try:
+        return _evaluate(frame, targets, machine, folds, seed, splits, say, predictions, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed: int,
+              splits: list[str] | None, say, predictions: dict | None, bar) -> dict:
     result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
                                                 "compiler_default": {}},
                     "split_info": {}, "unavailable_splits": {}}
@@ -44,6 +61,9 @@ def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3,
                 say(f"{split_name}: unavailable ({result['unavailable_splits'][split_name]})")
             continue
         t0 = time.perf_counter()
+        if bar is not None:
+            bar.total += len(sp.folds)
+            bar.refresh()
         preds: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for fi, (tr, te) in enumerate(sp.folds):
             if say:
@@ -55,6 +75,8 @@ def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3,
                 preds[name]["idx"].append(te)
                 for k in ("value", "lower", "upper", "rank_cost"):
                     preds[name][k].append(out[name][k])
+            if bar is not None:
+                bar.update(1)
         per_target, roof, rnd, dflt = {}, {}, {}, {}
         for name in targets:
             if name not in preds:

@@ -29,10 +29,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark
     from costmodel.model.data import load_frame
-    from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
-    from costmodel.model.train import fit
+    from costmodel.model.train import fit, training_manifest
 
     say = (lambda m: None) if args.quiet else _say
     from costmodel.distributed import resolve_scheduler
@@ -51,22 +50,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
     say(f"training {', '.join(targets)} (XGBoost, 1 thread, early stopping on held-out groups)")
     pre, heads, info = fit(frame, targets, seed=args.seed, say=say, progress=_progress(args.quiet))
-    manifest = {
-        "training_data": {"path": str(args.data), "name": dmanifest.get("name"),
-                          "hash": frame.data_hash, "rows": len(frame),
-                          "groups": len(set(frame.group)),
-                          "families": sorted(set(frame.family)),
-                          "hardware_id": dmanifest.get("hardware", {}).get("id"),
-                          "dataset_updated": dmanifest.get("updated"),
-                          "instructions_source": "callgrind `instructions` where measured, "
-                                                 "else `static_instructions`"},
-        "training": {"seed": args.seed, "rows": info["rows"], "alpha": info["alpha"],
-                     "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
-                     "kept_features": len(pre.kept),
-                     "seconds": round(time.perf_counter() - t0, 1)},
-        "metrics": {"holdout": info["holdout_metrics"]},
-        "machine": machine,
-    }
+    manifest = training_manifest(
+        args.data, dmanifest,
+        {"hash": frame.data_hash, "rows": len(frame), "groups": len(set(frame.group)),
+         "families": sorted(set(frame.family))},
+        args.seed, info, pre, time.perf_counter() - t0, machine)
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
     if not args.quiet:   # the final summary table, on stderr like the progress

@@ -112,3 +112,25 @@ def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndar
         out[name] = {"value": h.target.inverse(z), "lower": lo, "upper": hi,
                      "rank_cost": h.rank_cost(X, z)}
     return out
+
+
+def training_manifest(data_path: str, dataset_manifest: dict, data: dict, seed: int,
+                      info: dict, pre: Preprocessor, seconds: float, machine: dict,
+                      **training: object) -> dict:
+    """The model manifest's record of how it was trained; the same for local and Dask
+    training. ``data`` holds the frame's hash, rows, groups and families."""
+    from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
+
+    return {
+        "training_data": {"path": str(data_path), "name": dataset_manifest.get("name"),
+                          **data,
+                          "hardware_id": dataset_manifest.get("hardware", {}).get("id"),
+                          "dataset_updated": dataset_manifest.get("updated"),
+                          "instructions_source": "callgrind `instructions` where measured, "
+                                                 "else `static_instructions`"},
+        "training": {"seed": seed, "rows": info["rows"], "alpha": info["alpha"],
+                     "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
+                     "kept_features": len(pre.kept), **training, "seconds": round(seconds, 1)},
+        "metrics": {"holdout": info["holdout_metrics"]},
+        "machine": machine,
+    }

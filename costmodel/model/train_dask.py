@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from costmodel.errors import InputError
-from costmodel.model.train import ALPHA, MIN_ROWS
+from costmodel.model.train import ALPHA, MIN_ROWS, training_manifest
 
 #: Fractions of groups held out for validation (early stopping, head choice) and calibration.
 VAL, CAL = 0.15, 0.15
@@ -268,7 +268,6 @@ def train_command(args, address: str, say) -> int:
     from costmodel.distributed.scheduler import connect
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark
-    from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
 
@@ -285,21 +284,10 @@ def train_command(args, address: str, say) -> int:
         client.close()
     dm = summary["manifest"]
     machine = microbenchmark()
-    manifest = {
-        "training_data": {"path": str(args.data), "name": dm.get("name"), "hash": summary["hash"],
-                          "rows": summary["rows"], "groups": summary["groups"],
-                          "families": summary["families"],
-                          "hardware_id": dm.get("hardware", {}).get("id"),
-                          "dataset_updated": dm.get("updated"),
-                          "instructions_source": "callgrind `instructions` where measured, "
-                                                 "else `static_instructions`"},
-        "training": {"seed": args.seed, "rows": info["rows"], "alpha": info["alpha"],
-                     "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
-                     "kept_features": len(pre.kept), "scheduler": address,
-                     "engine": "xgboost.dask", "seconds": round(time.perf_counter() - t0, 1)},
-        "metrics": {"holdout": info["holdout_metrics"]},
-        "machine": machine,
-    }
+    manifest = training_manifest(
+        args.data, dm, {k: summary[k] for k in ("hash", "rows", "groups", "families")},
+        args.seed, info, pre, time.perf_counter() - t0, machine,
+        scheduler=address, engine="xgboost.dask")
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
     for name, m in info["holdout_metrics"].items():

@@ -224,18 +224,19 @@ class GraphBuilder:
         o_start, o_prod, o_type = w.operand_start, w.operand_producer, w.operand_type
         r_start, r_type, sched = w.result_start, w.result_type, w.scheduled
 
-        def type_info(ptr: int) -> TypeInfo:
-            t = tinfo.get(ptr)
-            if t is None:
-                t = tinfo[ptr] = types(native.type_of(ptr).maybe_downcast())
+        def type_info(ptr: int) -> TypeInfo:  # callers try tinfo.get first: hits dominate
+            t = tinfo[ptr] = types(native.type_of(ptr).maybe_downcast())
             return t
 
-        i = 1
-        while i < n:
-            ptr = name_ptrs[i]
+        def name_of(ptr: int) -> str:
             name = names.get(ptr)
             if name is None:
                 name = names[ptr] = native.identifier(lib, ptr)
+            return name
+
+        i = 1
+        while i < n:
+            name = name_of(name_ptrs[i])
             p = parents[i]
             parent, mult, static = rec[p], mult_of[p], static_of[p]
             kind = kinds.get(name)
@@ -261,8 +262,7 @@ class GraphBuilder:
                 self._structured(native.operation(w.op[i]), name, parent, depths[i], mult,
                                  static, node=node,
                                  payload=lambda a=i + 1, b=end: _histogram(
-                                     [names.get(x) or names.setdefault(x, native.identifier(lib, x))
-                                      for x in name_ptrs[a:b]]),
+                                     [name_of(x) for x in name_ptrs[a:b]]),
                                  scheduled=bool(sched[i]))
                 i = end
                 continue

@@ -36,10 +36,9 @@ class ModelRegistry:
         self.stable = stable  # overrides the "stable" label (MODEL=models/NAME)
         self._models: dict[str, CostModel] = {}
         self._lock = threading.Lock()
-        self._kernels: OrderedDict[str, KernelFeatures] = OrderedDict()
+        self._kernels = _LRU(cache_size)
         self._batchers: dict[int, Batcher] = {}
-        self._cache_size = cache_size
-        self._predictions: OrderedDict[tuple, object] = OrderedDict()
+        self._predictions = _LRU(4 * cache_size)
         # Directory scans and labels.json reads are cached: they cost more than a prediction.
         self._names: tuple[float, list[str]] | None = None
         self._labels: tuple[int, dict[str, str]] | None = None
@@ -120,30 +119,43 @@ class ModelRegistry:
 
     def cached_prediction(self, key: tuple) -> object | None:
         """A stored response for (model, canonical IR hash, schedules, targets), or None."""
-        with self._lock:
-            hit = self._predictions.get(key)
-            if hit is not None:
-                self._predictions.move_to_end(key)
-            return hit
+        return self._predictions.get(key)
 
     def store_prediction(self, key: tuple, response: object) -> None:
-        with self._lock:
-            self._predictions[key] = response
-            while len(self._predictions) > 4 * self._cache_size:
-                self._predictions.popitem(last=False)
+        self._predictions.put(key, response)
 
     def kernel(self, model: CostModel, text: str, key: str | None = None) -> KernelFeatures:
         """Kernel features, cached by a canonical hash of the IR (whitespace-insensitive), so
         repeated queries about one kernel skip parsing."""
         key = key or ir_key(text)
+        hit = self._kernels.get(key)
+        if hit is None:
+            hit = model.kernel(text)  # outside the lock: parsing takes a while
+            self._kernels.put(key, hit)
+        return hit
+
+
+class _LRU:
+    """A thread-safe least-recently-used map of bounded size."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
         with self._lock:
-            hit = self._kernels.get(key)
+            hit = self._items.get(key)
             if hit is not None:
-                self._kernels.move_to_end(key)
-                return hit
-        feats = model.kernel(text)
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: object, value: object) -> None:
         with self._lock:
-            self._kernels[key] = feats
-            while len(self._kernels) > self._cache_size:
-                self._kernels.popitem(last=False)
-        return feats
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

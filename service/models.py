@@ -41,16 +41,21 @@ class ModelRegistry:
         self._predictions = _LRU(4 * cache_size)
         # Directory scans and labels.json reads are cached: they cost more than a prediction.
         self._names: tuple[float, list[str]] | None = None
-        self._labels: tuple[int, dict[str, str]] | None = None
+        self._labels: tuple[int, dict[str, str], float] | None = None
 
-    def labels(self) -> dict[str, str]:
+    def labels(self, *, max_age_s: float = 1.0) -> dict[str, str]:
+        cached = self._labels
+        now = time.monotonic()
+        # A stat per call costs more than a cached prediction: re-check at most once a second.
+        if cached is not None and now - cached[2] < max_age_s:
+            return dict(cached[1])
         path = self.root / "labels.json"
         try:
             stamp = path.stat().st_mtime_ns
         except OSError:
             stamp = -1
-        cached = self._labels
         if cached is not None and cached[0] == stamp:
+            self._labels = (stamp, cached[1], now)
             return dict(cached[1])
         labels = dict(DEFAULT_LABELS)
         if stamp >= 0:
@@ -60,7 +65,7 @@ class ModelRegistry:
                 pass
         if self.stable:
             labels["stable"] = self.stable
-        self._labels = (stamp, labels)
+        self._labels = (stamp, labels, now)
         return dict(labels)
 
     def names(self, *, max_age_s: float = 2.0) -> list[str]:
@@ -76,7 +81,9 @@ class ModelRegistry:
     def resolve(self, name_or_label: str) -> str:
         key = name_or_label or "stable"
         name = self.labels().get(key, key)
-        # A miss rescans at once, so a model added a moment ago is found.
+        if name not in self.names():
+            # A miss re-reads labels and rescans at once, so a model added a moment ago is found.
+            name = self.labels(max_age_s=0.0).get(key, key)
         if name not in self.names() and name not in self.names(max_age_s=0.0):
             raise StatusError(grpc.StatusCode.NOT_FOUND,
                               f"no model {key!r} under {self.root}/ (have: "
@@ -94,6 +101,7 @@ class ModelRegistry:
         return name, model
 
     def reload(self, name_or_label: str) -> str:
+        self.labels(max_age_s=0.0)  # an explicit reload sees label edits at once
         name = self.resolve(name_or_label)
         model = load(self.root / name)
         with self._lock:

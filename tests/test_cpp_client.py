@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,6 +63,33 @@ def test_cpp_client_health_analyze_and_predict(client_binary, tmp_path, model_di
                                 capture_output=True, text=True, timeout=60)
         assert denied.returncode == 1
         assert "code 16" in denied.stderr  # UNAUTHENTICATED
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_cpp_load_client_measures_predict(client_binary, tmp_path, model_dir):
+    """The load generator behind benchmarks/grpc_load.py: real calls, real figures, and a
+    refused token shows up as a failure rather than as throughput."""
+    load = client_binary.parent / "costmodel_load"
+    assert load.exists()
+    f = tmp_path / "mm.mlir"
+    f.write_text(MATMUL)
+    proc, port = _server({"TOKEN": "load-token", "MODEL": str(model_dir)})
+    try:
+        ok = subprocess.run([str(load), f"127.0.0.1:{port}", str(f), "30", "8", "0.5",
+                             "load-token"], capture_output=True, text=True, timeout=120)
+        assert ok.returncode == 0, ok.stderr
+        out = json.loads(ok.stdout)
+        assert out["errors"] == 0 and out["calls"] == 30
+        assert 0 < out["p50_ms"] <= out["p99_ms"]
+        assert out["qps"] > 0 and out["seconds"] >= 0.5
+        denied = subprocess.run([str(load), f"127.0.0.1:{port}", str(f), "5", "2", "0.2", "bad"],
+                                capture_output=True, text=True, timeout=60)
+        assert denied.returncode == 1 and "code 16" in denied.stderr
+        bad = subprocess.run([str(load), f"127.0.0.1:{port}", str(f), "0", "2", "0.2"],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and "must be" in bad.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=30)

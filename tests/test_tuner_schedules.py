@@ -44,6 +44,13 @@ def test_root_and_space(target):
     p = space.validate(params_of(target, target.default))
     assert schedule_from_params(target, p).tile("vector_common_parallel") == \
         target.default.tile("vector_common_parallel")
+    # A default off the power-of-two grid (IREE picks 48 on some dispatches) is still a point
+    # of the space, so a sampler can be seeded with it.
+    odd = dataclasses.replace(target, default=Schedule.make(
+        "DoubleTilingExpert", {"distribution": [48, 32, 0], "vector_common_parallel": [4, 48, 0],
+                               "vector_reduction": [0, 0, 12]}))
+    p = dispatch_space(odd).validate(params_of(odd, odd.default))
+    assert (p["d0"], p["v1"], p["r2"]) == (48, 48, 12)
     # The vector-size limit is checked before anything compiles.
     big = Schedule.make("DoubleTilingExpert", {"distribution": [64, 64, 0],
                                                "vector_common_parallel": [64, 64, 0],

@@ -167,14 +167,20 @@ def dispatch_space(target: DispatchTarget) -> Space:
     params: list = [Categorical("pipeline", tuple(target.pipelines)),
                     Categorical("peeling", (False, True)),
                     Categorical("ukernels", (False, True))]
+    # IREE's default is where every search starts, so its tile sizes (48, say) are choices too.
+    default = params_of(target, target.default)
+
+    def choices(name: str, extent: int, zero: bool) -> tuple[int, ...]:
+        return tuple(sorted(set(_choices(extent, zero)) | {int(default[name])}))
+
     vec_terms = []
     for d, extent in enumerate(loops.ranges):
         if loops.is_reduction(d):
-            params.append(Categorical(f"r{d}", _choices(extent, False)))
+            params.append(Categorical(f"r{d}", choices(f"r{d}", extent, False)))
             vec_terms.append(f"r{d}")
         else:
-            params.append(Categorical(f"d{d}", _choices(extent, True)))
-            params.append(Categorical(f"v{d}", _choices(extent, False)))
+            params.append(Categorical(f"d{d}", choices(f"d{d}", extent, True)))
+            params.append(Categorical(f"v{d}", choices(f"v{d}", extent, False)))
             vec_terms.append(f"v{d}")
     limit = target_info().vector_limit_bytes // target.elem_bytes
     return Space(params, [f"{' * '.join(vec_terms)} < {limit}"])

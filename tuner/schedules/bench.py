@@ -4,9 +4,13 @@ Each dispatch's pool (see ``pool.py``) was compiled and timed once, with IREE's 
 timed side by side in every round. Strategies are replayed against the pool: a "trial" is
 one pool member, its latency the measured one, a compile failure an infeasible trial.
 Strategies: ``tuner`` (the AUC bandit over model-guided, evolutionary and random search,
-as ``tune-model`` runs it), ``model`` (model-guided alone), ``random``, and ``tpe``
+as ``tune-model`` runs it), ``model`` (model-guided alone), ``random``, ``tpe``
 (Optuna's TPE sampler over the dispatch's parameter space; each suggestion is mapped to
-the nearest unmeasured pool member). Figures, per strategy over dispatches x seeds:
+the nearest unmeasured pool member), and ``tuner_no_prior`` (the tuner guided by the cost
+model alone). ``tuner`` and ``model`` rank with a schedule prior (``prior.py``) trained on
+the pools of the *other* real models only: a dispatch's own measurements, or those of its
+model's other dispatches, never inform its prior. Figures, per strategy over dispatches x
+seeds:
 
 * trials to reach 95% of the best latency in the pool (median; IREE's default is trial 1);
 * the tuner's speedup over IREE's default after ``budget`` trials, with the guard (a winner
@@ -24,10 +28,11 @@ import numpy as np
 from costmodel.programs import Schedule
 from tuner.schedules.measure import TrialResult
 from tuner.schedules.pool import Pool
+from tuner.schedules.prior import SchedulePrior, records_from_pool
 from tuner.schedules.search import _vec, search
 from tuner.schedules.space import dispatch_space, params_of, schedule_from_params
 
-STRATEGIES = ("tuner", "model", "random", "tpe")
+STRATEGIES = ("tuner", "model", "random", "tpe", "tuner_no_prior")
 FRACTION = 0.95
 
 
@@ -81,12 +86,24 @@ def trials_to(results: Sequence[TrialResult], best: float, frac: float = FRACTIO
     return len(results) + 1  # never reached (only when the sequence was cut short)
 
 
+def held_out_priors(pools: Sequence[Pool], cost_model) -> dict[str, SchedulePrior | None]:
+    """Per pool, a schedule prior trained only on pools of *other* real models (no dispatch
+    of the same model, so no near-duplicate shapes leak into its own prior)."""
+    recs = [records_from_pool(p, cost_model) for p in pools]
+    out: dict[str, SchedulePrior | None] = {}
+    for p, r in zip(pools, recs):
+        others = [o for o in recs if o.model != r.model]
+        out[p.name] = SchedulePrior.fit(others) if others else None
+    return out
+
+
 def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2, 3, 4),
           budget: int = 32, strategies: Sequence[str] = STRATEGIES,
           progress: Callable[[int], None] | None = None) -> dict:
     per: dict[str, list[int]] = {s: [] for s in strategies}
     rows = []
     tuner_speedups, oracle_speedups = [], []
+    priors = held_out_priors(pools, cost_model)
     for pool in pools:
         universe, measure = _replay(pool)
         feas = [r.latency_s for r in pool.measured() if r.feasible]
@@ -103,9 +120,12 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
                     seq = _tpe(pool, universe, measure, seed)
                 else:
                     names = {"tuner": ("model", "evolutionary", "random"),
+                             "tuner_no_prior": ("model", "evolutionary", "random"),
                              "model": ("model",), "random": ("random",)}[strat]
+                    prior = None if strat == "tuner_no_prior" else priors[pool.name]
                     trials, _ = search(pool.target, universe, measure, len(universe) + 1,
-                                       model=cost_model, strategies=names, seed=seed)
+                                       model=cost_model, strategies=names, seed=seed,
+                                       prior=prior)
                     seq = [t.result for t in trials]
                     if strat == "tuner":
                         got = min((r.latency_s for r in seq[:budget] if r.feasible),
@@ -135,5 +155,12 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
                                           if "random" in mean and "tuner" in mean else None),
         "trial_ratio_tpe_over_tuner": (mean["tpe"] / mean["tuner"]
                                        if "tpe" in mean and "tuner" in mean else None),
+        "median_trial_ratio_random_over_tuner": (med["random"] / med["tuner"]
+                                                 if "random" in med and "tuner" in med else None),
+        "median_trial_ratio_tpe_over_tuner": (med["tpe"] / med["tuner"]
+                                              if "tpe" in med and "tuner" in med else None),
+        "priors": {"held_out": "every real model's dispatches are tuned with a prior trained "
+                               "only on the other models' pools",
+                   "dispatches_with_prior": sum(v is not None for v in priors.values())},
     }
     return {"summary": summary, "dispatches": rows}

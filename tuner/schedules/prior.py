@@ -1,0 +1,160 @@
+"""A schedule prior learned from measured schedules of other dispatches (transfer, as in
+Ansor's and TenSet's pre-training on tuning records).
+
+The cost model is trained on synthetic kernel families and ranks the candidates of real-model
+dispatches poorly. Measured tuning records of real dispatches (the benchmark's pools, or any
+earlier tuning run) teach which schedule shapes win relative to IREE's default on this
+machine. The prior is an XGBoost regressor on
+
+* the cost model's feature row of (kernel, schedule), and
+* the cost model's own predicted log latency relative to its prediction for the default,
+
+predicting log(latency / default latency). ``ModelGuided`` search uses it in place of the cost
+model's raw prediction; its online residual model still corrects it per dispatch.
+
+Saved as ``prior.ubj`` + ``manifest.json`` (format, the cost model's feature schema, the
+dispatches it was trained on, sha256 of the booster). No pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from costmodel.errors import CostModelError
+from costmodel.programs import Schedule
+
+FORMAT = "tuner-schedule-prior"
+FORMAT_VERSION = 1
+DEFAULT_PRIOR = "models/schedule-prior"
+PARAMS = {"n_estimators": 300, "max_depth": 5, "learning_rate": 0.05, "subsample": 0.8,
+          "colsample_bytree": 0.8}
+
+
+class PriorError(CostModelError):
+    """A schedule prior is missing, corrupt, or made for other cost-model features."""
+
+
+@dataclass
+class Records:
+    """One dispatch's measured schedules as prior training rows."""
+
+    dispatch: str
+    X: np.ndarray  # prior feature rows
+    y: np.ndarray  # log(latency / default latency); NaN where the compile failed
+
+    @property
+    def model(self) -> str:
+        """The real model a dispatch came from: records of one model are held out together."""
+        return self.dispatch.split("_dispatch_")[0]
+
+
+def prior_features(cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
+    """Cost-model feature rows of ``schedules`` plus the model's log latency relative to its
+    prediction for ``default`` (one predict call for all of them)."""
+    dicts = [default.to_dict()] + [s.to_dict() if isinstance(s, Schedule) else s
+                                   for s in schedules]
+    feats = np.asarray(cost_model.features(kernel, dicts), dtype=float)
+    pred = cost_model.predict(kernel=kernel, features=feats, targets="latency")
+    lp = np.log(np.maximum(np.asarray(pred.values["latency"], dtype=float), 1e-12))
+    return np.column_stack([np.nan_to_num(feats[1:]), lp[1:] - lp[0]])
+
+
+def records_from_pool(pool, cost_model) -> Records:
+    """A measured benchmark pool (``tuner.schedules.pool.Pool``) as prior training rows."""
+    target = pool.target
+    results = pool.measured()
+    # IREE's default is a record too: relative latency 0 by definition.
+    scheds = [target.default] + [Schedule.from_dict(r.schedule) for r in results]
+    X = prior_features(cost_model, cost_model.kernel(target.mlir), scheds, target.default)
+    default = pool.default_latency
+    y = [0.0] + [math.log(r.latency_s / default) if r.feasible else math.nan for r in results]
+    return Records(pool.name, X, np.asarray(y))
+
+
+class SchedulePrior:
+    def __init__(self, booster, manifest: dict) -> None:
+        self.booster = booster
+        self.manifest = manifest
+
+    @classmethod
+    def fit(cls, records: Sequence[Records], *, seed: int = 0) -> SchedulePrior:
+        import xgboost as xgb
+
+        from costmodel.model.features import FEATURE_SCHEMA
+        X = np.vstack([r.X for r in records])
+        y = np.concatenate([r.y for r in records])
+        ok = np.isfinite(y)  # failed compiles teach nothing about speed
+        if ok.sum() < 10:
+            raise PriorError(f"a schedule prior needs at least 10 measured schedules; got "
+                             f"{int(ok.sum())}")
+        reg = xgb.XGBRegressor(**PARAMS, n_jobs=1, random_state=seed).fit(X[ok], y[ok])
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                    "feature_schema": FEATURE_SCHEMA, "n_features": int(X.shape[1]),
+                    "dispatches": sorted(r.dispatch for r in records),
+                    "rows": int(ok.sum()), "params": PARAMS, "seed": seed}
+        return cls(reg.get_booster(), manifest)
+
+    def predict(self, cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
+        """Predicted log(latency / default latency) per schedule."""
+        return self.predict_rows(prior_features(cost_model, kernel, schedules, default))
+
+    def predict_rows(self, X: np.ndarray) -> np.ndarray:
+        import xgboost as xgb
+        if X.shape[1] != self.manifest["n_features"]:
+            raise PriorError(f"prior expects {self.manifest['n_features']} features, got "
+                             f"{X.shape[1]}")
+        return self.booster.predict(xgb.DMatrix(X))
+
+    def save(self, out: str | os.PathLike) -> Path:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(out / "prior.ubj"))
+        manifest = dict(self.manifest, files={"prior.ubj": _sha256(out / "prior.ubj")},
+                        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        with tempfile.NamedTemporaryFile("w", dir=out, delete=False, suffix=".tmp") as tmp:
+            tmp.write(json.dumps(manifest, indent=1) + "\n")
+        os.replace(tmp.name, out / "manifest.json")
+        os.chmod(out / "manifest.json", 0o644)
+        self.manifest = manifest
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SchedulePrior:
+        import xgboost as xgb
+
+        from costmodel.model.features import FEATURE_SCHEMA
+        path = Path(path)
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+        except FileNotFoundError:
+            raise PriorError(f"{path}: not a schedule prior (no manifest.json); build one with "
+                             "`tuner train-schedule-prior`") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PriorError(f"{path}/manifest.json: unreadable: {exc}") from None
+        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            raise PriorError(f"{path}: not a schedule prior of format {FORMAT} v{FORMAT_VERSION}")
+        if manifest.get("feature_schema") != FEATURE_SCHEMA:
+            raise PriorError(f"{path}: prior was built on cost-model features "
+                             f"{manifest.get('feature_schema')!r}, this code computes "
+                             f"{FEATURE_SCHEMA!r}: rebuild it with `tuner train-schedule-prior`")
+        f = path / "prior.ubj"
+        want = (manifest.get("files") or {}).get("prior.ubj")
+        if not f.is_file() or want is None or _sha256(f) != want:
+            raise PriorError(f"{f}: missing or checksum mismatch; rebuild the prior")
+        booster = xgb.Booster()
+        booster.load_model(str(f))
+        return cls(booster, manifest)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

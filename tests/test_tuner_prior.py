@@ -46,7 +46,8 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
     assert np.isfinite(rec.y).sum() == 1 + len(feasible) >= 6
     assert rec.model == "prior_test"
     # Two copies stand in for two dispatches: the prior needs >= 10 measured rows.
-    prior = SchedulePrior.fit([rec, Records("other_dispatch_0_x", rec.X, rec.y)])
+    prior = SchedulePrior.fit([rec, Records("other_dispatch_0_x", rec.X, rec.y)],
+                              cost_model=model)
     target = measured_pool.target
     universe = [Schedule.from_dict(r.schedule) for r in measured_pool.measured()]
     kernel = model.kernel(target.mlir)
@@ -62,6 +63,11 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
     np.testing.assert_allclose(again.predict(model, kernel, universe, target.default), pred,
                                rtol=1e-6)
     assert again.manifest["dispatches"] == sorted([measured_pool.name, "other_dispatch_0_x"])
+    # Its features include this cost model's predictions: another cost model is refused.
+    other = costmodel.load(model_dir)
+    other.manifest = dict(other.manifest, files={"x": "y"})
+    with pytest.raises(PriorError, match="another cost model"):
+        again.predict(other, kernel, universe, target.default)
 
     # Search with the prior: IREE's default is trial 1, and every trial is from the universe.
     table = {r.key: r for r in measured_pool.measured()}

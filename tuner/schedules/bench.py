@@ -93,7 +93,7 @@ def held_out_priors(pools: Sequence[Pool], cost_model) -> dict[str, SchedulePrio
     out: dict[str, SchedulePrior | None] = {}
     for p, r in zip(pools, recs):
         others = [o for o in recs if o.model != r.model]
-        out[p.name] = SchedulePrior.fit(others) if others else None
+        out[p.name] = SchedulePrior.fit(others, cost_model=cost_model) if others else None
     return out
 
 

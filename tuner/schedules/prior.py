@@ -81,13 +81,20 @@ def records_from_pool(pool, cost_model) -> Records:
     return Records(pool.name, X, np.asarray(y))
 
 
+def cost_model_id(cost_model) -> str:
+    """Identity of a cost model: the checksums of its files (the prior reads its predictions,
+    so a prior is only valid with the cost model it was built with)."""
+    files = (getattr(cost_model, "manifest", None) or {}).get("files") or {}
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class SchedulePrior:
     def __init__(self, booster, manifest: dict) -> None:
         self.booster = booster
         self.manifest = manifest
 
     @classmethod
-    def fit(cls, records: Sequence[Records], *, seed: int = 0) -> SchedulePrior:
+    def fit(cls, records: Sequence[Records], *, cost_model=None, seed: int = 0) -> SchedulePrior:
         import xgboost as xgb
 
         from costmodel.model.features import FEATURE_SCHEMA
@@ -101,11 +108,16 @@ class SchedulePrior:
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                     "feature_schema": FEATURE_SCHEMA, "n_features": int(X.shape[1]),
                     "dispatches": sorted(r.dispatch for r in records),
-                    "rows": int(ok.sum()), "params": PARAMS, "seed": seed}
+                    "rows": int(ok.sum()), "params": PARAMS, "seed": seed,
+                    "cost_model": cost_model_id(cost_model) if cost_model is not None else None}
         return cls(reg.get_booster(), manifest)
 
     def predict(self, cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
         """Predicted log(latency / default latency) per schedule."""
+        want = self.manifest.get("cost_model")
+        if want is not None and want != cost_model_id(cost_model):
+            raise PriorError(f"this schedule prior was built with another cost model ({want}); "
+                             "rebuild it with `tuner train-schedule-prior` for this one")
         return self.predict_rows(prior_features(cost_model, kernel, schedules, default))
 
     def predict_rows(self, X: np.ndarray) -> np.ndarray:
@@ -158,3 +170,17 @@ class SchedulePrior:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_from_pools(cost_model, *, pool_size: int = 64, dispatches: int = 24,
+                     cache: Path | None = None, seed: int = 0) -> SchedulePrior:
+    """A prior from every measured benchmark pool in the cache (``tuner bench schedules`` or
+    ``python -m tuner.schedules.pool`` fills it); nothing is compiled or timed here."""
+    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
+    cache = cache or DEFAULT_CACHE
+    pools = [load_pool(cache, d, pool_size) for d in suite_dispatches(dispatches, cache)]
+    pools = [p for p in pools if p.default_latencies and p.measured()]
+    if not pools:
+        raise PriorError(f"no measured pools under {cache}; run `tuner bench schedules` first")
+    return SchedulePrior.fit([records_from_pool(p, cost_model) for p in pools],
+                             cost_model=cost_model, seed=seed)

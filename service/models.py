@@ -15,7 +15,7 @@ from pathlib import Path
 
 import grpc
 
-from costmodel.model.artifact import load, read_manifest
+from costmodel.model.artifact import FORMAT, load, read_manifest
 from costmodel.model.features import KernelFeatures
 from costmodel.model.predictor import CostModel
 from service.batching import Batcher
@@ -27,6 +27,16 @@ DEFAULT_LABELS = {"stable": "default"}
 def ir_key(text: str) -> str:
     """Canonical hash of IR text: insensitive to whitespace layout."""
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def _is_cost_model(manifest: Path) -> bool:
+    """models/ also holds the memory agent and the schedule prior: list cost models only
+    (an unreadable manifest stays listed, so loading it reports what is wrong)."""
+    try:
+        fmt = json.loads(manifest.read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return True
+    return fmt is None or fmt == FORMAT
 
 
 class ModelRegistry:
@@ -73,8 +83,8 @@ class ModelRegistry:
         now = time.monotonic()
         if cached is not None and now - cached[0] < max_age_s:
             return cached[1]
-        names = (sorted(p.parent.name for p in self.root.glob("*/manifest.json"))
-                 if self.root.is_dir() else [])
+        names = (sorted(p.parent.name for p in self.root.glob("*/manifest.json")
+                        if _is_cost_model(p)) if self.root.is_dir() else [])
         self._names = (now, names)
         return names
 

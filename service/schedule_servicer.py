@@ -29,8 +29,25 @@ def _struct(d: dict) -> struct_pb2.Struct:
 class ScheduleServicer(pb_grpc.ScheduleServiceServicer):
     def __init__(self, models_dir: str = "models", stable_model: str | None = None) -> None:
         self.default_model = stable_model or str(Path(models_dir) / "default")
+        self.prior_dir = Path(models_dir) / "schedule-prior"
         self._models: dict[str, object] = {}
+        self._priors: dict[str, object] = {}
         self._lock = threading.Lock()
+
+    def _prior(self, model, path: str):
+        """The shipped schedule prior when it was built with this cost model, else None."""
+        from tuner.schedules.prior import PriorError, SchedulePrior
+        if model is None or not (self.prior_dir / "manifest.json").exists():
+            return None
+        with self._lock:
+            if path not in self._priors:
+                try:
+                    prior = SchedulePrior.load(self.prior_dir)
+                    prior.check(model)
+                except PriorError:
+                    prior = None  # built for another cost model: rank with the model alone
+                self._priors[path] = prior
+            return self._priors[path]
 
     def _model(self, request: pb.TuneDispatchRequest):
         if request.no_cost_model:
@@ -72,7 +89,7 @@ class ScheduleServicer(pb_grpc.ScheduleServiceServicer):
             try:
                 box["out"] = tune_ir(request.mlir, budget, cost_model=model,
                                      seed=request.seed, universe=request.universe or 1000,
-                                     on_trial=on_trial)
+                                     on_trial=on_trial, prior=self._prior(model, model_path))
             except BaseException as exc:  # noqa: BLE001 - reported to the caller below
                 box["error"] = exc
             finally:

@@ -20,6 +20,9 @@ import numpy as np
 def served(model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(model_dir, root / "default")
+    # models/ also holds artifacts that are not cost models: they are not listed.
+    (root / "memory-agent").mkdir()
+    (root / "memory-agent" / "manifest.json").write_text('{"format": "memory-agent/1"}')
     srv = Server(config=ServerConfig(port=0, models=str(root), admin_token="adm1n"))
     srv.start()
     with grpc.insecure_channel(srv.address) as ch:

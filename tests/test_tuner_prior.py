@@ -100,3 +100,17 @@ def test_prior_load_refuses_corrupt_or_foreign_files(measured_pool, model_dir, t
         SchedulePrior.load(out)
     with pytest.raises(PriorError, match="at least 10"):
         SchedulePrior.fit([Records("c_dispatch_0", rec.X[:3], rec.y[:3])])
+
+
+def test_prior_cli_errors_are_one_line(tmp_path, capsys, model_dir):
+    from tuner.cli import main
+    empty = tmp_path / "cache"
+    empty.mkdir()
+    assert main(["train-schedule-prior", "--cost-model", str(model_dir), "--cache-dir",
+                 str(empty), "--dispatches", "0", "--out", str(tmp_path / "p")]) == 2
+    assert "no measured pools" in capsys.readouterr().err
+    mlir = tmp_path / "m.mlir"
+    mlir.write_text(MATMUL)
+    assert main(["tune-model", str(mlir), "--budget", "2", "--out", str(tmp_path / "o"),
+                 "--cost-model", str(model_dir), "--prior", str(tmp_path / "nope")]) == 2
+    assert "not a schedule prior" in capsys.readouterr().err

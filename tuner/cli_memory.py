@@ -33,6 +33,9 @@ def add_parsers(sub: argparse._SubParsersAction, bsub: argparse._SubParsersActio
     b.add_argument("--agent", type=Path, default=ROOT / "models" / "memory-agent")
     b.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--scheduler", default=argparse.SUPPRESS,
+                   help="Dask scheduler, e.g. tcp://HOST:8786: one task per program on its "
+                        "workers (also accepted before `memory`; default $COSTMODEL_SCHEDULER)")
     b.set_defaults(func=_bench)
 
     t = sub.add_parser("train-memory-agent", help="train the memory agent by self-play "
@@ -91,6 +94,9 @@ def _bench(args: argparse.Namespace) -> int:
                                                 rollout_weight=args.rollout_weight,
                                                 greedy_prior=args.greedy_prior),
                          episodes=args.episodes, cpu_budget_s=args.cpu_budget)
+    from costmodel.distributed import DaskExecutor, resolve_scheduler
+    address = resolve_scheduler(getattr(args, "scheduler", None))
+    executor = None if address is None else DaskExecutor(address)
     n = len(args.programs or BENCH_PROGRAMS) * len(fractions)
     bar = None
     progress = None
@@ -104,10 +110,12 @@ def _bench(args: argparse.Namespace) -> int:
     try:
         result = bench.run(hw, fractions, agent, programs=args.programs,
                            ilp_time_limit=args.ilp_time_limit, progress=progress,
-                           import_progress=not args.no_progress)
+                           import_progress=not args.no_progress, executor=executor)
     finally:
         if bar is not None:
             bar.close()
+        if executor is not None:
+            executor.close()
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))

@@ -1,4 +1,5 @@
-"""`tuner tune-model` and `tuner bench schedules` (registered in tuner.cli._extensions)."""
+"""`tuner tune-model`, `tuner train-schedule-prior` and `tuner bench schedules` (registered in
+tuner.cli._extensions)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import sys
 from pathlib import Path
 
 from costmodel.errors import InputError
+from tuner.schedules.prior import DEFAULT_PRIOR
 
 DEFAULT_MODEL = "models/default"
+SCHEDULER_HELP = ("Dask scheduler, e.g. tcp://HOST:8786: compiles and timed runs go to its "
+                  "workers (default: $COSTMODEL_SCHEDULER, else local; 'local' forces local)")
 
 
 def add_parsers(sub, bsub) -> None:
@@ -23,6 +27,10 @@ def add_parsers(sub, bsub) -> None:
                     help=f"cost model directory guiding the search (default {DEFAULT_MODEL})")
     tm.add_argument("--no-cost-model", action="store_true",
                     help="search without the model (evolutionary + random only)")
+    tm.add_argument("--prior", default=None,
+                    help=f"schedule prior ranking the model's candidates (default {DEFAULT_PRIOR} "
+                         "when it exists and matches the cost model)")
+    tm.add_argument("--no-prior", action="store_true", help="rank with the cost model alone")
     tm.add_argument("--universe", type=int, default=1000,
                     help="candidates the model scores per dispatch (default 1000)")
     tm.add_argument("--storage", default=None,
@@ -31,7 +39,23 @@ def add_parsers(sub, bsub) -> None:
     tm.add_argument("--no-check", action="store_true",
                     help="skip the numeric check and the end-to-end timing")
     tm.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    tm.add_argument("--scheduler", default=None, help=SCHEDULER_HELP)
+    tm.add_argument("--allow-mixed-hardware", action="store_true",
+                    help="with --scheduler: also measure on workers of other hardware")
     tm.set_defaults(func=_tune_model)
+
+    tp = sub.add_parser("train-schedule-prior",
+                        help="build the schedule prior from the measured benchmark pools")
+    tp.add_argument("--cost-model", default=DEFAULT_MODEL,
+                    help=f"the cost model the prior will be used with (default {DEFAULT_MODEL})")
+    tp.add_argument("--out", type=Path, default=Path(DEFAULT_PRIOR),
+                    help=f"output directory (default {DEFAULT_PRIOR})")
+    tp.add_argument("--pool", type=int, default=64, help="candidates per pool (as measured)")
+    tp.add_argument("--dispatches", type=int, default=24)
+    tp.add_argument("--cache-dir", type=Path, default=None,
+                    help="pool cache (default $TUNER_CACHE_DIR/schedules or "
+                         "~/.cache/costmodel-tuner/schedules)")
+    tp.set_defaults(func=_train_prior)
 
     bs = bsub.add_parser("schedules", help="schedule search on measured pools of real dispatches")
     bs.add_argument("--json", action="store_true")
@@ -43,6 +67,13 @@ def add_parsers(sub, bsub) -> None:
     bs.add_argument("--out", type=Path, default=Path("benchmarks/results/schedules.json"),
                     help="where the JSON result is also written")
     bs.add_argument("--no-progress", action="store_true")
+    bs.add_argument("--scheduler", default=argparse.SUPPRESS,
+                    help=SCHEDULER_HELP + "; also accepted before `schedules`")
+    bs.add_argument("--allow-mixed-hardware", action="store_true",
+                    help="with --scheduler: also measure pools on workers of other hardware")
+    bs.add_argument("--cache-dir", type=Path, default=None,
+                    help="pool cache (default $TUNER_CACHE_DIR/schedules or "
+                         "~/.cache/costmodel-tuner/schedules)")
     bs.set_defaults(func=_bench_schedules)
 
 
@@ -53,14 +84,58 @@ def _load_model(path: str):
     return costmodel.load(path)
 
 
+def _model_id(model) -> str | None:
+    """The cost model's identity (its files' checksums): a resumed search needs the same."""
+    from tuner.schedules.prior import cost_model_id
+    return None if model is None else cost_model_id(model)
+
+
+def _load_prior(args: argparse.Namespace, model):
+    """The schedule prior for ``model``: the one named by --prior (errors are errors), else
+    the shipped one when it exists and was built with this cost model."""
+    from tuner.schedules.prior import PriorError, SchedulePrior
+    if model is None or args.no_prior:
+        return None
+    if args.prior is not None:
+        prior = SchedulePrior.load(args.prior)
+        prior.check(model)
+        return prior
+    if not (Path(DEFAULT_PRIOR) / "manifest.json").exists():
+        return None
+    try:
+        prior = SchedulePrior.load(DEFAULT_PRIOR)
+        prior.check(model)
+    except PriorError as exc:
+        print(f"note: not using {DEFAULT_PRIOR}: {exc}", file=sys.stderr)
+        return None
+    return prior
+
+
+def _train_prior(args: argparse.Namespace) -> int:
+    from tuner.schedules.prior import build_from_pools
+    model = _load_model(args.cost_model)
+    kw = {} if args.cache_dir is None else {"cache": args.cache_dir}
+    prior = build_from_pools(model, pool_size=args.pool, dispatches=args.dispatches, **kw)
+    out = prior.save(args.out)
+    m = prior.manifest
+    print(f"schedule prior: {m['rows']} measured schedules of {len(m['dispatches'])} dispatches "
+          f"-> {out} (for cost model {m['cost_model']})")
+    return 0
+
+
 def _tune_model(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
     from tqdm import tqdm
 
+    from costmodel.distributed import DaskExecutor, resolve_scheduler
     from tuner.schedules.model_tune import tune_model
+    address = resolve_scheduler(args.scheduler)  # a bad address fails before any work
     model = None if args.no_cost_model else _load_model(args.cost_model)
-    bar = tqdm(desc="dispatches", unit="trial", file=sys.stderr)
+    prior = _load_prior(args, model)
+    executor = None if address is None else DaskExecutor(address)
+    where = "" if executor is None else f" on {executor.n_workers} workers"
+    bar = tqdm(desc=f"dispatches{where}", unit="trial", file=sys.stderr)
 
     def on_dispatches(n: int) -> None:
         bar.total = n * args.budget
@@ -70,10 +145,16 @@ def _tune_model(args: argparse.Namespace) -> int:
         bar.set_postfix_str(f"{name.split('$')[-1][:32]} best {best * 1e6:.1f}us")
         bar.update(1)
 
-    out = tune_model(args.model, args.budget, args.out, cost_model=model, seed=args.seed,
-                     universe=args.universe, storage=args.storage, check=not args.no_check,
-                     on_trial=on_trial, on_dispatches=on_dispatches)
-    bar.close()
+    try:
+        out = tune_model(args.model, args.budget, args.out, cost_model=model, seed=args.seed,
+                         universe=args.universe, storage=args.storage, check=not args.no_check,
+                         on_trial=on_trial, on_dispatches=on_dispatches, executor=executor,
+                         cost_model_id=_model_id(model),
+                         allow_mixed_hardware=args.allow_mixed_hardware, prior=prior)
+    finally:
+        bar.close()
+        if executor is not None:
+            executor.close()
     summary = out.summary()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -97,20 +178,36 @@ def _tune_model(args: argparse.Namespace) -> int:
                   f"{'ok' if summary['numeric_check'].get('ok') else 'FAILED'} (max abs diff "
                   f"{summary['numeric_check'].get('max_abs_diff', 0):.2g})")
     con.print(f"spec: {summary['files']['spec']}  annotated: {summary['files']['annotated']}")
+    if "cluster" in summary:
+        c = summary["cluster"]
+        con.print(f"measured on {c['scheduler']}: hardware {c['hardware_id']}, trials per worker "
+                  + ", ".join(f"{w} {n}" for w, n in sorted(c["trials_per_worker"].items()))
+                  + (f", {c['resumed_trials']} resumed from the store" if c["resumed_trials"]
+                     else ""))
     return 0
 
 
 def _bench_schedules(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from costmodel.distributed import DaskExecutor, resolve_scheduler
     from tuner.schedules.bench import STRATEGIES, bench
-    from tuner.schedules.pool import measure_pools
+    from tuner.schedules.pool import DEFAULT_CACHE, measure_pools
+    address = resolve_scheduler(getattr(args, "scheduler", None))  # a bad address: no work
     model = _load_model(args.cost_model)
     quiet = args.no_progress
-    bar = tqdm(desc="pool (compile+time)", unit="trial", file=sys.stderr, disable=quiet)
-    pools = measure_pools(args.pool, limit=args.dispatches, progress=bar.update,
-                          on_total=lambda n: setattr(bar, "total", n))
-    bar.close()
+    executor = None if address is None else DaskExecutor(address)
+    where = "" if executor is None else f" on {executor.n_workers} workers"
+    bar = tqdm(desc=f"pool (compile+time){where}", unit="trial", file=sys.stderr, disable=quiet)
+    try:
+        pools = measure_pools(args.pool, limit=args.dispatches, progress=bar.update,
+                              on_total=lambda n: setattr(bar, "total", n),
+                              cache=args.cache_dir or DEFAULT_CACHE, executor=executor,
+                              allow_mixed_hardware=args.allow_mixed_hardware)
+    finally:
+        bar.close()
+        if executor is not None:
+            executor.close()
     pools = [p for p in pools if p.default_latencies and p.measured()]
     bar = tqdm(desc="replay", unit="run", total=len(pools) * len(STRATEGIES) * len(args.seeds),
                file=sys.stderr, disable=quiet)

@@ -29,7 +29,9 @@ from costmodel.measure.signature import entry_signature
 from costmodel.programs import Schedule, quick_compile
 from costmodel.programs.compile import compile_command, first_error
 from costmodel.programs.dispatches import dump_dispatches
+from costmodel.distributed import Executor
 from tuner.errors import TunerError
+from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
 from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.record import record_study
@@ -53,8 +55,8 @@ def load_model_mlir(path: Path) -> tuple[str, str]:
         from costmodel.ir.onnx_import import onnx_to_linalg
         return onnx_to_linalg(path.read_bytes(), filename=str(path)), name
     if path.suffix == ".mlir":
-        from costmodel.ir.source import read_ir_text
-        return read_ir_text(path), name
+        from costmodel.ir.source import decode_ir, read_input
+        return decode_ir(read_input(path), filename=str(path)), name
     raise InputError(f"{path}: expected a .onnx or .mlir model")
 
 
@@ -93,6 +95,7 @@ class ModelOutcome:
     e2e_tuned_s: float | None = None
     numeric: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
+    cluster: dict | None = None  # where a --scheduler run measured (None: locally)
 
     def summary(self) -> dict:
         rows = []
@@ -114,20 +117,19 @@ class ModelOutcome:
         bsum = sum(r.best_latency_s for r in tuned)
         e2e = (self.e2e_default_s / self.e2e_tuned_s
                if self.e2e_default_s and self.e2e_tuned_s else None)
+        extra = {} if self.cluster is None else {"cluster": self.cluster}
         return {"dispatches": rows,
                 "geomean_dispatch_speedup": (math.exp(statistics.fmean(
                     math.log(r.speedup) for r in tuned)) if tuned else None),
                 "sum_of_dispatches_speedup": dsum / bsum if bsum else None,
                 "end_to_end": {"default_s": self.e2e_default_s, "tuned_s": self.e2e_tuned_s,
                                "speedup": e2e},
-                "numeric_check": self.numeric, "files": self.files}
+                "numeric_check": self.numeric, "files": self.files, **extra}
 
 
-def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
-                    seed: int = 0, universe: int = 1000, storage: str | None = None,
-                    strategies=STRATEGY_NAMES, on_trial: Callable[[str, Trial, float], None]
-                    | None = None, on_dispatches: Callable[[int], None] | None = None
-                    ) -> list[DispatchOutcome]:
+def dispatch_targets(mlir: str, model_name: str, *,
+                     on_dispatches: Callable[[int], None] | None = None) -> list[DispatchOutcome]:
+    """The model's dispatches, each with its tuning target or the reason it is skipped."""
     dispatches = dump_dispatches(mlir, model_name)
     if on_dispatches:
         on_dispatches(len(dispatches))
@@ -145,16 +147,50 @@ def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
             out.append(DispatchOutcome(target, d.name,
                                        skipped="IREE drops explicit schedules on this root"))
             continue
+        out.append(DispatchOutcome(target, d.name))
+    return out
+
+
+def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
+                    seed: int = 0, universe: int = 1000, storage: str | None = None,
+                    strategies=STRATEGY_NAMES, on_trial: Callable[[str, Trial, float], None]
+                    | None = None, on_dispatches: Callable[[int], None] | None = None,
+                    prior=None) -> list[DispatchOutcome]:
+    out = dispatch_targets(mlir, model_name, on_dispatches=on_dispatches)
+    for o in out:
+        if o.skipped:
+            continue
+        target = o.target
         runner = CachedRunner(Runner(target))
         uni = make_universe(target, universe, seed)
-        cb = (lambda t, best, _n=d.name: on_trial(_n, t, best)) if on_trial else None
-        res = tune(target, budget, measure=runner, universe=uni, model=cost_model,
-                   strategies=strategies, seed=seed, on_trial=cb,
-                   remeasure=runner.runner.retime)
-        out.append(DispatchOutcome(target, d.name, res))
+        cb = (lambda t, best, _n=o.name: on_trial(_n, t, best)) if on_trial else None
+        o.result = tune(target, budget, measure=runner, universe=uni, model=cost_model,
+                        strategies=strategies, seed=seed, on_trial=cb,
+                        remeasure=runner.runner.retime, prior=prior)
         if storage:
-            record_study(storage, model_name, target, res)
+            record_study(storage, model_name, target, o.result)
     return out
+
+
+def tune_dispatches_on_cluster(mlir: str, model_name: str, budget: int, executor: Executor,
+                               storage: str, *, cost_model=None, cost_model_id: str | None = None,
+                               seed: int = 0, universe: int = 1000, strategies=STRATEGY_NAMES,
+                               allow_mixed_hardware: bool = False, on_trial=None,
+                               on_dispatches=None, prior=None
+                               ) -> tuple[list[DispatchOutcome], ClusterRun]:
+    """As ``tune_dispatches``, with every trial measured on ``executor`` and written to the
+    store as it finishes (see tuner.schedules.distributed)."""
+    out = dispatch_targets(mlir, model_name, on_dispatches=on_dispatches)
+    todo = [o.target for o in out if not o.skipped]
+    results, info = tune_on_cluster(
+        todo, model_name, budget, executor, storage,
+        make_universe=lambda t: make_universe(t, universe, seed), cost_model=cost_model,
+        cost_model_id=cost_model_id, seed=seed, universe=universe, strategies=strategies,
+        allow_mixed_hardware=allow_mixed_hardware, on_trial=on_trial, prior=prior)
+    for o in out:
+        if not o.skipped:
+            o.result = results[o.target.name]
+    return out, info
 
 
 def _run_outputs(vmfb: bytes, mlir: str, seed: int) -> list[np.ndarray]:
@@ -190,6 +226,21 @@ def numeric_check(mlir: str, default_vmfb: bytes, tuned_vmfb: bytes, *, seed: in
     return {"ok": ok, "max_abs_diff": worst, "outputs": len(a), "rtol": rtol, "atol": atol}
 
 
+def build_and_check(mlir: str, spec_path: Path, annotated: str, *, seed: int = 0
+                    ) -> tuple[dict, list[bytes]]:
+    """Build the model with and without the spec (and from the annotated sources), compare
+    their outputs; returns the numeric check and the [default, tuned] builds."""
+    default_vmfb = build(mlir, [])
+    tuned_vmfb = build(mlir, [f"--iree-codegen-tuning-spec-path={spec_path}"])
+    ann = quick_compile(annotated, ["--compile-from=executable-sources"], keep_vmfb=True,
+                        timeout=600)
+    if not ann.ok:
+        raise TunerError(f"the annotated MLIR does not compile: {ann.error}")
+    numeric = numeric_check(mlir, default_vmfb, tuned_vmfb, seed=seed)
+    numeric["annotated"] = numeric_check(mlir, default_vmfb, ann.vmfb, seed=seed)
+    return numeric, [default_vmfb, tuned_vmfb]
+
+
 def time_models(mlir: str, vmfbs: list[bytes], rounds: int = 3) -> list[float]:
     """Median latency of each whole-model build, timed alternately (side by side)."""
     sig = entry_signature(mlir)
@@ -217,31 +268,47 @@ def executable_sources(mlir: str) -> str:
 
 def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int = 0,
                universe: int = 1000, storage: str | None = None, check: bool = True,
-               on_trial=None, on_dispatches=None) -> ModelOutcome:
+               on_trial=None, on_dispatches=None, executor: Executor | None = None,
+               cost_model_id: str | None = None, allow_mixed_hardware: bool = False,
+               prior=None) -> ModelOutcome:
+    """Tune ``path``'s dispatches; with ``executor`` (a Dask cluster) every compile and timed
+    run, the guard and the end-to-end check run on its workers (one hardware fingerprint).
+    ``prior`` (a ``SchedulePrior`` for ``cost_model``) ranks model-guided candidates."""
     if budget < 1:
         raise InputError("--budget must be at least 1")
     mlir, name = load_model_mlir(path)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out / 'tuning.sqlite').resolve()}"
-    outcome = ModelOutcome(tune_dispatches(mlir, name, budget, cost_model=cost_model, seed=seed,
-                                           universe=universe, storage=storage,
-                                           on_trial=on_trial, on_dispatches=on_dispatches))
+    if executor is None:
+        outcome = ModelOutcome(tune_dispatches(mlir, name, budget, cost_model=cost_model,
+                                               seed=seed, universe=universe, storage=storage,
+                                               on_trial=on_trial, on_dispatches=on_dispatches,
+                                               prior=prior))
+    else:
+        dispatches, info = tune_dispatches_on_cluster(
+            mlir, name, budget, executor, storage, cost_model=cost_model,
+            cost_model_id=cost_model_id, seed=seed, universe=universe,
+            allow_mixed_hardware=allow_mixed_hardware, on_trial=on_trial,
+            on_dispatches=on_dispatches, prior=prior)
+        outcome = ModelOutcome(dispatches, cluster=info.to_dict())
     entries = [(d.target, d.result.best) for d in outcome.dispatches if d.result]
     spec_path, ann_path = out / "tuning_spec.mlir", out / "annotated.mlir"
     spec_path.write_text(tuning_spec(entries))
     ann_path.write_text(annotate_executables(executable_sources(mlir), entries))
     outcome.files = {"spec": str(spec_path), "annotated": str(ann_path),
                      "store": storage, "summary": str(out / "summary.json")}
-    if check:
-        default_vmfb = build(mlir, [])
-        tuned_vmfb = build(mlir, [f"--iree-codegen-tuning-spec-path={spec_path}"])
-        ann = quick_compile(ann_path.read_text(), ["--compile-from=executable-sources"],
-                            keep_vmfb=True, timeout=600)
-        if not ann.ok:
-            raise TunerError(f"the annotated MLIR does not compile: {ann.error}")
-        outcome.numeric = numeric_check(mlir, default_vmfb, tuned_vmfb, seed=seed)
-        outcome.numeric["annotated"] = numeric_check(mlir, default_vmfb, ann.vmfb, seed=seed)
-        outcome.e2e_default_s, outcome.e2e_tuned_s = time_models(mlir, [default_vmfb, tuned_vmfb])
+    if check and executor is None:
+        outcome.numeric, vmfbs = build_and_check(mlir, spec_path, ann_path.read_text(),
+                                                 seed=seed)
+        outcome.e2e_default_s, outcome.e2e_tuned_s = time_models(mlir, vmfbs)
+    elif check:
+        res = check_on_cluster(executor, mlir, spec_path.read_text(), ann_path.read_text(),
+                               seed=seed, hardware_id=None if allow_mixed_hardware
+                               else outcome.cluster["hardware_id"])
+        outcome.numeric = res["numeric"]
+        outcome.e2e_default_s, outcome.e2e_tuned_s = res["e2e"]
+        outcome.cluster["check"] = {"worker": res["worker"], "hardware_id": res["hardware_id"],
+                                    "timing_core": res["timing_core"]}
     (out / "summary.json").write_text(json.dumps(outcome.summary(), indent=2))
     if check and not outcome.numeric["ok"]:
         raise NumericMismatchError(
@@ -251,7 +318,7 @@ def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int
 
 
 def tune_ir(mlir: str, budget: int, *, cost_model=None, seed: int = 0, universe: int = 1000,
-            on_trial: Callable[[Trial, float], None] | None = None
+            on_trial: Callable[[Trial, float], None] | None = None, prior=None
             ) -> tuple[DispatchTarget, TuneResult]:
     """Tune one dispatch given as MLIR text (what the TuneDispatch RPC serves)."""
     if budget < 1:
@@ -262,5 +329,6 @@ def tune_ir(mlir: str, budget: int, *, cost_model=None, seed: int = 0, universe:
                             f"({target.root_op}); there is nothing to tune")
     runner = CachedRunner(Runner(target))
     res = tune(target, budget, measure=runner, universe=make_universe(target, universe, seed),
-               model=cost_model, seed=seed, on_trial=on_trial, remeasure=runner.runner.retime)
+               model=cost_model, seed=seed, on_trial=on_trial, remeasure=runner.runner.retime,
+               prior=prior)
     return target, res

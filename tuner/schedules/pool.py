@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,16 +124,27 @@ def load_pool(cache: Path, d, n: int) -> Pool:
 
 def measure_pools(n: int = 24, *, limit: int = 20, chunk: int = 8, cache: Path = DEFAULT_CACHE,
                   progress: Callable[[int], None] | None = None,
-                  on_total: Callable[[int], None] | None = None) -> list[Pool]:
-    """Measure (or resume) the pools of the suite; returns them loaded."""
+                  on_total: Callable[[int], None] | None = None, executor=None,
+                  allow_mixed_hardware: bool = False, dispatches: Sequence | None = None
+                  ) -> list[Pool]:
+    """Measure (or resume) the pools of the suite; returns them loaded.
+
+    ``executor`` (a ``costmodel.distributed`` Dask executor) measures on the cluster instead,
+    appending to the same cache files (see ``_pools_on_cluster``). ``dispatches`` replaces
+    the suite (those whose root ignores explicit schedules are dropped)."""
     cache.mkdir(parents=True, exist_ok=True)
-    ds = suite_dispatches(limit, cache)
+    ds = (suite_dispatches(limit, cache) if dispatches is None else
+          [d for d in dispatches if _target_cache(cache, d) is not None])
     pools = [load_pool(cache, d, n) for d in ds]
     todo = sum(1 + sum(1 for k in p.order if k not in p.results) for p in pools)
     if on_total:
         on_total(todo)
-    runners = {p.name: Runner(p.target) for p in pools}
     cands = {p.name: pool_candidates(p.target, n) for p in pools}
+    if executor is not None:
+        _pools_on_cluster(pools, cands, n, chunk, cache, executor, progress,
+                          allow_mixed_hardware)
+        return pools
+    runners = {p.name: Runner(p.target) for p in pools}
     for start in range(0, n, chunk):
         for p in pools:
             batch = [s for s in cands[p.name][start:start + chunk] if s.key() not in p.results]
@@ -158,6 +169,105 @@ def measure_pools(n: int = 24, *, limit: int = 20, chunk: int = 8, cache: Path =
                     if progress:
                         progress(1)
     return pools
+
+
+def _append(cache: Path, pool: Pool, rec: dict) -> None:
+    with (cache / f"{_slug(pool.name)}.jsonl").open("a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+        fh.flush()
+
+
+def _pool_hardware(cache: Path, workers: dict[str, dict], allow_mixed: bool) -> dict:
+    """The hardware the cache's pools are measured on: ``hardware.json`` if a cluster run
+    wrote it, else this machine's when a local run left results, else most workers'."""
+    from costmodel.dataset.fingerprint import hardware
+    from costmodel.distributed import SchedulerError
+    from costmodel.distributed.collect import choose_hardware
+
+    side = cache / "hardware.json"
+    existing = None
+    if side.exists():
+        existing = json.loads(side.read_text())["hardware"]
+    elif any(f.stat().st_size for f in cache.glob("*.jsonl")):
+        existing = hardware()  # measured here, by `measure_pools` without a cluster
+    hw = choose_hardware(existing, workers)
+    if not allow_mixed and not any(w["id"] == hw["id"] for w in workers.values()):
+        seen = ", ".join(sorted({f"{w['id']} ({w.get('cpu_model')})" for w in workers.values()}))
+        raise SchedulerError(f"the pools in {cache} were measured on hardware {hw['id']} "
+                             f"({hw.get('cpu_model')}), but the workers are {seen}; use another "
+                             "cache (TUNER_CACHE_DIR) or --allow-mixed-hardware")
+    if not side.exists():
+        side.write_text(json.dumps({"hardware": hw, "allow_mixed_hardware": allow_mixed}))
+    return hw
+
+
+def _pools_on_cluster(pools: list[Pool], cands: dict[str, list[Schedule]], n: int, chunk: int,
+                      cache: Path, executor, progress, allow_mixed: bool) -> None:
+    """The rounds of ``measure_pools`` as tasks on a Dask cluster, on one hardware.
+
+    First IREE's default of every pool with work (its run fixes the pool's repeat count),
+    then every round's default and candidates, round by round; each result is appended to
+    the pool's cache file as it arrives, so a lost worker costs only its running task
+    (Dask reruns it) and a stopped run resumes like a local one."""
+    import sys
+
+    from tuner.schedules.distributed import TrialTask, _run_task
+
+    hw = _pool_hardware(cache, executor.workers_hardware(), allow_mixed)
+    hw_id = None if allow_mixed else hw["id"]
+    work = []  # (pool, round start, candidates still to measure)
+    for start in range(0, n, chunk):
+        for p in pools:
+            batch = [s for s in cands[p.name][start:start + chunk] if s.key() not in p.results]
+            if batch:
+                work.append((p, start, batch))
+    first = {}
+    for p, start, _ in work:
+        first.setdefault(p.name, (p, start))
+    repeat: dict[str, int | None] = {}
+    lost = 0
+
+    def run(tasks: list[TrialTask], meta: list[tuple[Pool, str]], keys: list[str]) -> None:
+        nonlocal lost
+        for done in executor.map_unordered(_run_task, tasks, timing=True, hardware_id=hw_id,
+                                           keys=keys, name="pool"):
+            p, role = meta[done.index]
+            if done.error is not None:
+                lost += 1  # stays unmeasured: the next run measures it
+                print(f"lost a {role} task of {p.name}: {done.error}", file=sys.stderr)
+                continue
+            r = done.result["result"]
+            if role == "first":
+                repeat[p.name] = done.result["repeat"]
+            if role in ("first", "default"):
+                if r.feasible:
+                    _append(cache, p, {"role": "default", **r.to_dict()})
+                    p.default_latencies.append(r.latency_s)
+            else:
+                _append(cache, p, {"role": "candidate", **r.to_dict()})
+                p.results[r.key] = r
+            if progress:
+                progress(1)
+
+    default = Schedule.default().to_dict()
+    run([TrialTask(p.target, default, None) for p, _ in first.values()],
+        [(p, "first") for p, _ in first.values()],
+        [f"{_slug(p.name)}-default{start}" for p, start in first.values()])
+    tasks, meta, keys = [], [], []
+    for p, start, batch in work:
+        rep = repeat.get(p.name)
+        if first[p.name][1] != start:  # IREE's default again in every round
+            tasks.append(TrialTask(p.target, default, rep))
+            meta.append((p, "default"))
+            keys.append(f"{_slug(p.name)}-default{start}")
+        for s in batch:
+            tasks.append(TrialTask(p.target, s.to_dict(), rep))
+            meta.append((p, "candidate"))
+            keys.append(f"{_slug(p.name)}-{s.key()}")
+    if tasks:
+        run(tasks, meta, keys)
+    if lost:
+        print(f"{lost} pool task(s) lost for good; rerun to measure them", file=sys.stderr)
 
 
 def main(argv: Iterable[str] | None = None) -> None:

@@ -88,6 +88,13 @@ def cost_model_id(cost_model) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def prior_id(prior: SchedulePrior | None) -> str | None:
+    """The booster's checksum once saved (None without a prior): part of a run's identity."""
+    if prior is None:
+        return None
+    return ((prior.manifest.get("files") or {}).get("prior.ubj") or "unsaved")[:16]
+
+
 class SchedulePrior:
     def __init__(self, booster, manifest: dict) -> None:
         self.booster = booster
@@ -114,11 +121,16 @@ class SchedulePrior:
 
     def predict(self, cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
         """Predicted log(latency / default latency) per schedule."""
+        self.check(cost_model)
+        return self.predict_rows(prior_features(cost_model, kernel, schedules, default))
+
+    def check(self, cost_model) -> None:
+        """Refuse a cost model other than the one the prior was built with: its predictions
+        are one of the prior's features."""
         want = self.manifest.get("cost_model")
         if want is not None and want != cost_model_id(cost_model):
             raise PriorError(f"this schedule prior was built with another cost model ({want}); "
                              "rebuild it with `tuner train-schedule-prior` for this one")
-        return self.predict_rows(prior_features(cost_model, kernel, schedules, default))
 
     def predict_rows(self, X: np.ndarray) -> np.ndarray:
         import xgboost as xgb

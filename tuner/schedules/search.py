@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,14 +243,18 @@ class TuneResult:
 STRATEGY_NAMES = ("model", "evolutionary", "random")
 
 
-def search(target: DispatchTarget, universe: Sequence[Schedule],
-           measure: Callable[[Schedule], TrialResult], budget: int, *,
-           model=None, strategies: Sequence[str] = STRATEGY_NAMES, batch: int = 4,
-           seed: int = 0, on_trial: Callable[[Trial, float], None] | None = None,
-           prior=None) -> tuple[list[Trial], dict[str, TrialResult]]:
-    """Spend ``budget`` trials (IREE's default is trial 1) choosing techniques with the AUC
-    bandit. Returns the trials in order and the results by schedule key. ``prior`` (a
-    ``SchedulePrior``) replaces the cost model's raw ranking in model-guided search."""
+Batch = list[tuple[int, str, Schedule]]  # (trial number, technique, schedule)
+
+
+def search_steps(target: DispatchTarget, universe: Sequence[Schedule], budget: int, *,
+                 model=None, strategies: Sequence[str] = STRATEGY_NAMES, batch: int = 4,
+                 seed: int = 0, prior=None) -> Generator[Batch, list[TrialResult],
+                                                          tuple[list[Trial], dict[str, TrialResult]]]:
+    """The search as a generator: yields each batch of trials to measure (IREE's default is
+    trial 1), receives their results in the same order, returns ``(trials, measured)``.
+    :func:`search` drives it locally; ``distributed.py`` sends its batches to a cluster, so
+    both make the same picks given the same measurements. ``prior`` (a ``SchedulePrior``)
+    replaces the cost model's raw ranking in model-guided search."""
     rng = np.random.default_rng(seed)
     make = {"random": lambda: RandomSearch(universe, target, rng),
             "evolutionary": lambda: Evolutionary(universe, target, rng),
@@ -264,8 +268,7 @@ def search(target: DispatchTarget, universe: Sequence[Schedule],
     trials: list[Trial] = []
     index = {s.key(): i for i, s in enumerate(universe)}
 
-    def run(s: Schedule, technique: str) -> bool:
-        res = measure(s)
+    def record(s: Schedule, technique: str, res: TrialResult) -> bool:
         prev = min((r.latency_s for r in measured.values() if r.feasible), default=math.inf)
         measured[s.key()] = res
         trials.append(Trial(len(trials) + 1, technique, res))
@@ -273,12 +276,10 @@ def search(target: DispatchTarget, universe: Sequence[Schedule],
         if i is not None:
             for sr in searchers.values():
                 sr.observe(i, res)
-        best = min(prev, res.latency_s if res.feasible else math.inf)
-        if on_trial:
-            on_trial(trials[-1], best)
         return res.feasible and res.latency_s < prev
 
-    run(Schedule.default(), "default")
+    (first,) = yield [(1, "default", Schedule.default())]
+    record(Schedule.default(), "default", first)
     if target.default.key() in index:  # the explicit default is the same kernel
         measured[target.default.key()] = measured[Schedule.default().key()]
     while len(trials) < budget:
@@ -290,11 +291,37 @@ def search(target: DispatchTarget, universe: Sequence[Schedule],
                 break  # universe exhausted
             bandit.credit(name, False)
             continue
-        for i in picks:
-            if len(trials) >= budget:
-                break
-            bandit.credit(name, run(universe[i], name))
+        picks = picks[: budget - len(trials)]
+        got = yield [(len(trials) + 1 + j, name, universe[i]) for j, i in enumerate(picks)]
+        for i, res in zip(picks, got):
+            bandit.credit(name, record(universe[i], name, res))
     return trials, measured
+
+
+def search(target: DispatchTarget, universe: Sequence[Schedule],
+           measure: Callable[[Schedule], TrialResult], budget: int, *,
+           model=None, strategies: Sequence[str] = STRATEGY_NAMES, batch: int = 4,
+           seed: int = 0, on_trial: Callable[[Trial, float], None] | None = None,
+           prior=None) -> tuple[list[Trial], dict[str, TrialResult]]:
+    """Spend ``budget`` trials (IREE's default is trial 1) choosing techniques with the AUC
+    bandit, measuring locally. Returns the trials in order and the results by schedule key."""
+    steps = search_steps(target, universe, budget, model=model, strategies=strategies,
+                         batch=batch, seed=seed, prior=prior)
+    best = math.inf
+    try:
+        want = next(steps)
+        while True:
+            got = []
+            for number, technique, s in want:
+                res = measure(s)
+                got.append(res)
+                if res.feasible:
+                    best = min(best, res.latency_s)
+                if on_trial:
+                    on_trial(Trial(number, technique, res), best)
+            want = steps.send(got)
+    except StopIteration as stop:
+        return stop.value
 
 
 def guard(measure: Callable[[Schedule], TrialResult], best: Schedule, *, rounds: int = 3

@@ -16,6 +16,12 @@ which on 2 cores halves what the benchmark can show. `--client python` (or a mac
 the toolchain) measures with the Python client only; the Python-client figures are always
 reported too, under `python_client`. `server_cpu_us_per_call` is the server process's CPU
 time per cached call during the C++ run.
+
+Run it pinned to one core: `taskset -c 1 .venv/bin/python benchmarks/grpc_load.py` (server and
+client inherit the affinity). On this 2-core VM, spreading the server's threads and the client
+over both cores was slower (measured 1,449 QPS unpinned vs 2,041 on one core, C++ client):
+every call hands the GIL and the socket between cores. `cpu_affinity` in the result records
+where it ran.
 """
 
 from __future__ import annotations
@@ -193,6 +199,7 @@ def main() -> int:
             "errors": errors + errors2,
             "seconds": round(elapsed, 2),
             "model": args.model,
+            "cpu_affinity": sorted(os.sched_getaffinity(0)),
             "goals": {"p50_ms": 1.0, "p99_ms": 5.0, "qps": 2000},
         }
         out = ROOT / "benchmarks" / "results" / "grpc_load.json"

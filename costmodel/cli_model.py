@@ -154,7 +154,7 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
         from costmodel.model.data import load_frame
         worst = check(args.model, str(path), load_frame(args.check_data).X)
         for head, rel in worst.items():
-            print(f"  {head}: max relative difference ONNX vs XGBoost {rel:.2e}")
+            print(f"  {head}: max relative difference ONNX vs native {rel:.2e}")
     return 0
 
 

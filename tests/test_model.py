@@ -232,11 +232,13 @@ def test_blended_ordering_combines_both_heads():
     from costmodel.model.heads import TargetHeads
     from costmodel.model.targets import TARGETS
 
-    class Const:  # a booster stand-in with fixed outputs
+    class Const:  # a booster stand-in with fixed outputs (intercept 0, see heads.margin)
+        _cm_base = 0.0
+
         def __init__(self, v):
             self.v = np.asarray(v, dtype=np.float32)
 
-        def inplace_predict(self, X):
+        def inplace_predict(self, X, base_margin=None):
             return self.v
 
     h = TargetHeads(TARGETS["latency"], Const([1.0, 2.0, 3.0]), Const([0.0, 3.0, 0.0]), 0.1,
@@ -244,3 +246,19 @@ def test_blended_ordering_combines_both_heads():
     np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 0.5, 3.0])
     h.rank_source = "regression"
     np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 2.0, 3.0])
+
+
+def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):
+    """The shipped model's every head, exported and run by ONNX Runtime, against the native
+    predictor on real rows of the shipped dataset (every 5th row: ~2,000)."""
+    pytest.importorskip("onnxmltools")
+    pytest.importorskip("onnxruntime")
+    from pathlib import Path
+
+    from costmodel.model.data import load_frame
+    from costmodel.model.onnx_export import check, export
+    root = Path(__file__).resolve().parent.parent
+    model, data = root / "models" / "default", root / "datasets" / "cpu-v1"
+    out = export(str(model), str(tmp_path / "onnx"))
+    worst = check(str(model), str(out), load_frame(str(data)).X[::5])
+    assert len(worst) == 8 and max(worst.values()) <= 1e-5, worst

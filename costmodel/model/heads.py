@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -95,6 +96,21 @@ def fit_ranker(X, z, groups, Xv, zv, gv, *, seed: int, say=None, name="",
     return xgb.train(params, dtr, 200), 200
 
 
+def margin(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
+    """XGBoost's raw prediction with the intercept added in float64.
+
+    XGBoost starts each row's float32 sum at base_score (e.g. 9.6 for log code size), so
+    every tree's leaf is rounded at that magnitude: 2e-5 off the exact sum after ~500 trees.
+    Summing the trees from zero (base_margin 0) and adding the intercept in float64 is within
+    ~6e-6, like ONNX Runtime (which adds its base value last) and forest.py."""
+    base = getattr(booster, "_cm_base", None)
+    if base is None:
+        cfg = json.loads(booster.save_config())["learner"]["learner_model_param"]
+        base = booster._cm_base = float(str(cfg["base_score"]).strip("[]"))
+    zeros = np.zeros(len(X), dtype=np.float32)
+    return booster.inplace_predict(X, base_margin=zeros).astype(np.float64) + base
+
+
 @dataclass
 class TargetHeads:
     """The fitted heads of one target, plus its conformal half-width on the log scale."""
@@ -117,7 +133,7 @@ class TargetHeads:
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:
             return self.fast_reg.predict(X)
-        return self.reg.inplace_predict(X).astype(np.float64)
+        return margin(self.reg, X)
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""
@@ -125,7 +141,7 @@ class TargetHeads:
             if self.fast_rank is not None and len(X) <= SMALL_BATCH:
                 score = self.fast_rank.predict(X)
             else:
-                score = self.rank.inplace_predict(X).astype(np.float64)
+                score = margin(self.rank, X)
             if self.rank_source == "ranking":
                 return -score
             z = self.predict_log(X) if zhat is None else zhat

@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from costmodel.errors import InputError
 from costmodel.model.artifact import load
+from costmodel.model.heads import margin
 
 
 def _as_regressor(booster: xgb.Booster, n_features: int) -> xgb.XGBRegressor:
@@ -89,7 +90,7 @@ def check(model_dir: str, onnx_dir: str, X: np.ndarray) -> dict[str, float]:
             sess = ort.InferenceSession(str(Path(onnx_dir) / f"{name}.{kind}.onnx"),
                                         providers=["CPUExecutionProvider"])
             got = sess.run(None, {"features": Xk})[0].ravel()
-            want = booster.inplace_predict(Xk).ravel()
+            want = margin(booster, Xk).ravel()  # what the native predictor computes
             if kind == "reg":
                 got, want = h.target.inverse(got), h.target.inverse(want)
                 rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-30)

@@ -7,7 +7,7 @@ goal: <= 20 us), ``decision_wall_us`` the same in wall time (inflated when other
 shares the core), and ``ask_us`` / ``tell_us`` split the wall time between the two calls
 from per-call timers in a separate pass. Also ``SolverTuner.suggest``+``report`` through
 a Study on the in-memory store and on SQLite (which includes the fsync that makes a
-report durable). Run it pinned to one core: ``taskset -c 0 python benchmarks/tuner_overhead.py``.
+report durable). Run it pinned to one core: ``taskset -c 1 python benchmarks/tuner_overhead.py``.
 """
 
 from __future__ import annotations
@@ -89,14 +89,23 @@ def bench_tuner(storage: str, n: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--strategies", nargs="+", default=None, metavar="NAME",
+                    help="strategies to time (default: all)")
+    ap.add_argument("--no-tuner", action="store_true",
+                    help="skip the SolverTuner (Study + store) timings")
     args = ap.parse_args()
+    names = args.strategies or list(STRATEGIES)
+    unknown = sorted(set(names) - set(STRATEGIES))
+    if unknown:
+        ap.error(f"unknown strategies {unknown}; one of {', '.join(sorted(STRATEGIES))}")
     load0 = os.getloadavg()[0]
-    out: dict[str, object] = {"strategies": {name: bench_strategy(name) for name in STRATEGIES}}
+    out: dict[str, object] = {"strategies": {name: bench_strategy(name) for name in names}}
     # Other work on the machine inflates even CPU time (cold caches): say how busy it was.
     out["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
-    out["solver_tuner_memory_us"] = round(bench_tuner("memory:", 3000), 1)
-    with tempfile.TemporaryDirectory() as d:
-        out["solver_tuner_sqlite_us"] = round(bench_tuner(f"sqlite:///{d}/t.db", 200), 1)
+    if not args.no_tuner:
+        out["solver_tuner_memory_us"] = round(bench_tuner("memory:", 3000), 1)
+        with tempfile.TemporaryDirectory() as d:
+            out["solver_tuner_sqlite_us"] = round(bench_tuner(f"sqlite:///{d}/t.db", 200), 1)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -106,8 +115,10 @@ def main() -> int:
         print(f"{name:20s} {r['decision_us']:15.2f} {r['decision_wall_us']:8.2f} {r['ask_us']:7.2f}"
               f" {r['tell_us']:7.2f}")
     print(f"load average (1 min) before / after: {out['load_avg_1min']} on {os.cpu_count()} cores")
-    print(f"SolverTuner suggest+report, memory store: {out['solver_tuner_memory_us']:.1f} us")
-    print(f"SolverTuner suggest+report, SQLite (durable, fsync per report): {out['solver_tuner_sqlite_us']:.1f} us")
+    if not args.no_tuner:
+        print(f"SolverTuner suggest+report, memory store: {out['solver_tuner_memory_us']:.1f} us")
+        print(f"SolverTuner suggest+report, SQLite (durable, fsync per report): "
+              f"{out['solver_tuner_sqlite_us']:.1f} us")
     return 0
 
 

@@ -130,7 +130,7 @@ def test_tsallis_inf_is_the_exact_ftrl_distribution():
     the scheduled rate; x checked against scipy's root finder on the same losses."""
     from scipy.optimize import brentq
 
-    s = make_strategy("tsallis_inf", 20, seed=0)
+    s = make_strategy("tsallis_inf", 20, seed=0, tol=1e-4)
     rng = np.random.default_rng(1)
     for t in range(1, 400):
         p = s.ask()
@@ -150,7 +150,8 @@ def test_tsallis_inf_reduced_variance_estimator_helps_on_correlated_losses():
     def cost(estimator: str, seed: int) -> float:
         rng = np.random.default_rng(seed)
         gaps = 1.0 + 0.15 * np.arange(10)
-        s = make_strategy("tsallis_inf", 10, seed=seed, estimator=estimator)
+        s = make_strategy("tsallis_inf", 10, seed=seed, estimator=estimator, scale="mean", lr=0.5,
+                          baseline=1.0)
         total = 0.0
         for _ in range(2000):
             p = s.ask()
@@ -161,6 +162,64 @@ def test_tsallis_inf_reduced_variance_estimator_helps_on_correlated_losses():
     rv = np.mean([cost("rv", k) for k in range(3)])
     iw = np.mean([cost("iw", k) for k in range(3)])
     assert rv < 0.97 * iw, (rv, iw)
+
+
+def test_tsallis_inf_range_scaling_beats_mean_scaling():
+    """Losses with a large common floor (as iteration counts have): mapping them through
+    the running [min, mean] range gives less pseudo-regret than dividing by the mean."""
+    means = 100.0 * (1.0 + 0.15 * np.arange(10))
+
+    def regret(opts: dict, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        s = make_strategy("tsallis_inf", 10, seed=seed, **opts)
+        total = 0.0
+        for _ in range(2000):
+            p = s.ask()
+            s.tell(p, float(means[p.arm] * rng.lognormal(0.0, 0.5)))
+            total += means[p.arm] - means[0]
+        return total
+    ranged = np.mean([regret({}, k) for k in range(3)])
+    mean = np.mean([regret({"scale": "mean", "lr": 0.5, "baseline": 1.0}, k) for k in range(3)])
+    assert ranged < 0.85 * mean, (ranged, mean)
+
+
+def test_chebcb_draws_follow_the_inverse_gap_weights():
+    """Draws follow the inverse-gap weights, and each pull carries its probability."""
+    s = make_strategy("chebcb", 4, seed=3, context_range=(0.0, 1.0), degree=1, eta=1.0)
+    for t in range(40):
+        c = (t % 10) / 10
+        s.tell(Pull(t % 4), float(np.exp(0.2 * (t % 4) + c)), context=c)
+    pred = np.array(s.predict(0.5))
+    eta = s.eta * (s.n_told + 1) ** s.power
+    p = 1.0 / (4 + eta * (pred - pred.min()))
+    best = int(pred.argmin())
+    p[best] = 0.0
+    p[best] = 1.0 - p.sum()
+    n = 20000
+    pulls = [s.ask(0.5) for _ in range(n)]
+    freq = np.bincount([q.arm for q in pulls], minlength=4) / n
+    assert np.allclose(freq, p, atol=4 * np.sqrt(p * (1 - p) / n) + 1e-3), (freq, p)
+    for q in pulls[:50]:
+        assert q.prob == pytest.approx(p[q.arm], rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["linucb", "chebcb"])
+def test_contextual_tell_uses_its_own_context(name):
+    """Features are cached per context: a tell at a context other than the last ask's
+    must still regress on the tell's context (compared with a direct solve)."""
+    s = make_strategy(name, 2, seed=0, context_range=(0.0, 1.0), ridge=0.5)
+    rng = np.random.default_rng(5)
+    F, Y = [], []
+    for _ in range(60):
+        s.ask(float(rng.random()))                 # caches another context's features
+        c = float(rng.random())
+        loss = float(np.exp(c + 0.1 * rng.standard_normal()))
+        s.tell(Pull(0), loss, context=c)
+        F.append(s.features(c))
+        Y.append(np.log(loss))
+    F = np.array(F)
+    theta = np.linalg.solve(F.T @ F + 0.5 * np.eye(F.shape[1]), F.T @ np.array(Y))
+    assert np.allclose(s.theta[0], theta, atol=1e-8)
 
 
 @pytest.mark.parametrize("name, degree", [("linucb", 2), ("chebcb", 5)])
@@ -210,5 +269,7 @@ def test_strategy_errors():
         make_strategy("ucb1", 3).tell(Pull(0), float("inf"))
     with pytest.raises(StrategyError, match="estimator"):
         make_strategy("tsallis_inf", 3, estimator="exp")
+    with pytest.raises(StrategyError, match="scale"):
+        make_strategy("tsallis_inf", 3, scale="max")
     with pytest.raises(StrategyError, match="ridge"):
         make_strategy("linucb", 3, ridge=0.0)

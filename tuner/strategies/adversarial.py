@@ -79,11 +79,18 @@ class EXP3(_Normalised):
 class TsallisINF(_Normalised):
     """Tsallis-INF: p_i = 4 / (eta_t (L_i - x))^2 with sum p = 1.
 
-    Losses are scaled by the running mean (see the module doc). ``estimator="rv"`` (the
-    default) is Zimmert & Seldin's reduced-variance estimator with learning rate
-    eta_t = lr * 4/sqrt(t): every arm with p_i >= eta_t^2 is charged the baseline B and the
-    played arm (loss - B_i) / p_i, with B = ``baseline`` (1 = the mean loss), so the common
-    part of the losses costs no variance. Arms below eta_t^2 take the plain importance-
+    ``scale="range"`` (the default) maps a loss to (loss - lo) / (mean - lo), with lo the
+    smallest and mean the mean of the losses reported before it (fixed when the arm was
+    drawn, so the estimates stay unbiased for the mapped loss): the best arms' losses land
+    near 0 and the average near 1, so importance weighting no longer multiplies the large
+    part every arm pays (an iteration count's floor) by 1/p. On the solver benchmark this
+    took Tsallis-INF from 1.088 to 1.045x the best fixed omega on synthetic-low and from
+    1.038 to 1.027x on heat (synthetic-high: 1.136 -> 1.146, within its seed spread).
+    ``scale="mean"`` divides by the running mean only (see the module doc).
+    ``estimator="rv"`` (the default) is Zimmert & Seldin's reduced-variance estimator with
+    learning rate eta_t = lr * 4/sqrt(t): every arm with p_i >= eta_t^2 is charged the
+    baseline B and the played arm (loss - B_i) / p_i, with B = ``baseline`` in scaled units,
+    so the common part of the losses costs no variance. Arms below eta_t^2 take the plain importance-
     weighted estimate, which keeps their estimates from swinging negative (the stability
     condition of the analysis). ``estimator="iw"`` is plain importance weighting with
     eta_t = lr * 2/sqrt(t). Either way the distribution is the exact 1/2-Tsallis FTRL one.
@@ -94,18 +101,23 @@ class TsallisINF(_Normalised):
     to it. The previous round's x is the warm start (a step from the left of the root
     lands right of it, clamped to min L - 2/eta if it overshoots). Newton stops once
     |f| < ``tol``: at any x < min L, the weights divided by their sum s are *exactly* the
-    1/2-Tsallis FTRL distribution for the rate eta * sqrt(s), so the default tol = 1e-4
-    keeps the rate within 0.005% of its schedule, in about two passes over the arms.
+    1/2-Tsallis FTRL distribution for the rate eta * sqrt(s), so the default tol = 1e-3
+    keeps the rate within 0.05% of its schedule, in about two evaluations per report (1e-4
+    took 2.6).
     """
 
     name = "tsallis_inf"
 
-    def __init__(self, n_arms: int, *, seed: int | None = 0, lr: float = 0.5,
-                 estimator: str = "rv", baseline: float = 1.0, tol: float = 1e-4,
-                 newton_steps: int = 60) -> None:
+    def __init__(self, n_arms: int, *, seed: int | None = 0, lr: float = 0.75,
+                 estimator: str = "rv", baseline: float = 0.6, scale: str = "range",
+                 tol: float = 1e-3, newton_steps: int = 60) -> None:
         super().__init__(n_arms, seed=seed)
         if estimator not in ("rv", "iw"):
             raise StrategyError(f"{self.name}: estimator is 'rv' or 'iw', got {estimator!r}")
+        if scale not in ("range", "mean"):
+            raise StrategyError(f"{self.name}: scale is 'range' or 'mean', got {scale!r}")
+        self.scale_kind = scale
+        self.floor = math.inf                # smallest loss reported so far
         if not lr > 0 or not 0 < tol < 0.1:
             raise StrategyError(f"{self.name}: needs lr > 0 and 0 < tol < 0.1")
         self.lr, self.estimator, self.baseline = float(lr), estimator, float(baseline)
@@ -117,6 +129,18 @@ class TsallisINF(_Normalised):
     def eta(self, t: int) -> float:
         """Learning rate for round t (1-based)."""
         return self._eta0 / math.sqrt(t)
+
+    def _scaled(self, loss: float) -> float:
+        if self.scale_kind == "mean":
+            return super()._scaled(loss)
+        lo, m = self.floor, self.scale          # both from the earlier reports
+        if loss < lo:
+            self.floor = loss
+        self.scale += (loss - m) / self.n_told
+        if m > lo:
+            return (loss - lo) / (m - lo)
+        # No spread seen yet (first reports): divide by the mean, as scale="mean" does.
+        return loss / m if m > 0.0 else 1.0
 
     def _update(self, pull: Pull, loss: float, censored: bool, context: Context) -> None:
         ell = self._scaled(loss)
@@ -148,14 +172,16 @@ class TsallisINF(_Normalised):
         c = 4.0 / (eta * eta)
         tol = self.tol
         for _ in range(self.newton_steps):
-            q = [1.0 / (v - x) for v in L]
-            s2 = sum([a * a for a in q])
+            # One pass per evaluation (x < min L, so every base is positive); the cubes
+            # for f' only when a step is needed.
+            q2 = [(v - x) ** -2.0 for v in L]
+            s2 = sum(q2)
             f = c * s2 - 1.0
             if -tol < f < tol:
                 break
-            x -= f / (2.0 * c * sum([a * a * a for a in q]))
+            x -= f / (2.0 * c * sum([a ** 1.5 for a in q2]))
             if x > right:
                 x = right
         self.x = x
         inv = 1.0 / s2                      # exact normalisation (see the class doc)
-        return [a * a * inv for a in q]
+        return [a * inv for a in q2]

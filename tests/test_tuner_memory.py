@@ -19,6 +19,7 @@ from tuner.memory.game import MallocGame
 from tuner.memory.greedy import greedy
 from tuner.memory.hardware import PRESETS, Hardware, Instance, capacity_for
 from tuner.memory.ilp import brute_force, solve_ilp
+from tuner.memory.improve import LocalSearch, Packer
 from tuner.memory.mcts import MctsConfig
 from tuner.memory.net import PolicyValueNet
 from tuner.memory.problem import Buffer, MemoryProblem, MemoryProblemError, problem_from_mlir
@@ -83,7 +84,7 @@ def test_bad_ir_is_a_typed_error():
 def test_every_agent_respects_capacity(resnet_problem, fraction):
     hw = PRESETS["scratchpad-256k"].with_capacity(capacity_for(resnet_problem, fraction))
     inst = Instance(resnet_problem, hw)
-    agent = RLAgent.load(config=MctsConfig(simulations=4))
+    agent = RLAgent.load(config=MctsConfig(simulations=4), cpu_budget_s=3.0)
     results = [greedy(inst), cetc_greedy(inst)[0], solve_ilp(inst, time_limit=30).assignment,
                agent.solve(inst)]
     for a in results:
@@ -92,7 +93,11 @@ def test_every_agent_respects_capacity(resnet_problem, fraction):
         assert a.runtime_us == pytest.approx(inst.runtime((a.offsets >= 0).astype(float)))
     g, bandit, ilp, rl = results
     assert rl.runtime_us <= g.runtime_us + 1e-9  # falls back to greedy when worse
-    assert ilp.runtime_us <= min(r.runtime_us for r in results) + 1e-6
+    # local improvement never loses what MCTS found, and stays inside the budget
+    assert rl.runtime_us <= rl.detail["mcts_us"] + 1e-9
+    assert rl.cpu_s < 3.0 + 2.0
+    # optimal up to HiGHS's relative gap (1e-5): a heuristic may tie or beat it by less
+    assert ilp.runtime_us <= min(r.runtime_us for r in results) * (1 + 1e-5) + 1e-6
     with pytest.raises(MemoryProblemError):
         bad = g.offsets.copy()
         live = [b for b in range(inst.n) if bad[b] >= 0]
@@ -130,6 +135,38 @@ def test_ilp_matches_brute_force(seed):
     assert_fits(inst, res.assignment.offsets)
     assert_fits(inst, offs)
     assert greedy(inst).runtime_us >= best - 1e-9
+
+
+# seeds 2, 11, 14 and 15 are ones where the greedy misses the optimum
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 11, 14, 15])
+def test_local_search_matches_brute_force(seed):
+    inst = _tiny(seed)
+    best, _ = brute_force(inst)
+    g = greedy(inst)
+    offsets = LocalSearch(inst).search(g.offsets, 2.0, np.random.default_rng(0))
+    assert_fits(inst, offsets)
+    assert inst.runtime((offsets >= 0).astype(float)) == pytest.approx(best, rel=1e-9)
+
+
+def test_packer_repacks_when_gaps_are_fragmented():
+    # a (one slot, ops 0-1) sits in the middle of 3 slots; c (two slots, ops 1-2) has no
+    # gap until a moves to an edge. d (three slots, ops 1-2) cannot fit beside a at all.
+    def inst_of(ks: list[int]) -> Instance:
+        spans = [(0, 1), (1, 2)]
+        bufs = [Buffer(f"b{i}", k * 1000, *spans[i], "temp", False, False)
+                for i, k in enumerate(ks)]
+        reads = {(t, i): 1000 for i, b in enumerate(bufs) for t in range(b.start, b.end + 1)}
+        prob = MemoryProblem("frag", ["op"] * 3, [0] * 3, bufs, reads, {})
+        return Instance(prob, Hardware("frag", 3000, 100e9, 5e9, 1e12, slots=3, prefetch_window=0))
+
+    inst = inst_of([1, 2])
+    grid = np.zeros((inst.T, inst.slots), dtype=np.int8)
+    grid[0:2, 1] = 1
+    assert not inst.valid_offsets(grid, 1).any()  # no gap for c as a sits now
+    res = Packer(inst).pack(np.array([1, -1]), (), (1,))
+    assert res is not None and (res >= 0).all()
+    assert_fits(inst, res)
+    assert Packer(inst_of([1, 3])).pack(np.array([1, -1]), (), (1,)) is None
 
 
 def test_game_masks_and_rewards(resnet_problem):

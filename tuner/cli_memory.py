@@ -28,8 +28,11 @@ def add_parsers(sub: argparse._SubParsersAction, bsub: argparse._SubParsersActio
                    help="share of the MCTS prior on the greedy's move (rest: policy net)")
     b.add_argument("--episodes", type=int, default=2,
                    help="MCTS episodes per instance (the best is kept)")
-    b.add_argument("--cpu-budget", type=float, default=30.0,
-                   help="CPU seconds per instance after which the agent starts no new episode")
+    b.add_argument("--cpu-budget", type=float, default=20.0,
+                   help="CPU seconds per instance: MCTS episodes start only in the first "
+                        "half, local improvement uses the rest")
+    b.add_argument("--no-improve", action="store_true",
+                   help="skip the agent's local-improvement phase (MCTS only)")
     b.add_argument("--agent", type=Path, default=ROOT / "models" / "memory-agent")
     b.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     b.add_argument("--no-progress", action="store_true")
@@ -93,7 +96,8 @@ def _bench(args: argparse.Namespace) -> int:
     agent = RLAgent.load(args.agent, MctsConfig(simulations=args.simulations,
                                                 rollout_weight=args.rollout_weight,
                                                 greedy_prior=args.greedy_prior),
-                         episodes=args.episodes, cpu_budget_s=args.cpu_budget)
+                         episodes=args.episodes, cpu_budget_s=args.cpu_budget,
+                         improve=not args.no_improve)
     from costmodel.distributed import DaskExecutor, resolve_scheduler
     address = resolve_scheduler(getattr(args, "scheduler", None))
     executor = None if address is None else DaskExecutor(address)

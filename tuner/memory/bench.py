@@ -44,6 +44,10 @@ def program_rows(prob: MemoryProblem, hw: Hardware, fractions: list[float], agen
                "greedy_cpu_s": g.cpu_s, "bandit_cpu_s": bandit.cpu_s,
                "rl_vs_greedy": g.runtime_us / rl.runtime_us,
                "bandit_vs_greedy": g.runtime_us / bandit.runtime_us}
+        if rl.detail is not None:  # what MCTS alone found, before local improvement
+            row.update(rl_mcts_us=rl.detail["mcts_us"],
+                       rl_mcts_vs_greedy=g.runtime_us / rl.detail["mcts_us"],
+                       rl_mcts_cpu_s=rl.detail["mcts_cpu_s"])
         if ilp is not None and ilp.assignment is not None:
             row.update(ilp_us=ilp.assignment.runtime_us, ilp_optimal=ilp.optimal,
                        ilp_cpu_s=ilp.seconds,
@@ -126,13 +130,18 @@ def run(hw: Hardware, fractions: list[float], agent: RLAgent, *, programs: list[
                       "simulations": agent.config.simulations,
                       "rollout_weight": agent.config.rollout_weight,
                       "greedy_prior": agent.config.greedy_prior,
-                      "episodes": agent.episodes, "cpu_budget_s": agent.cpu_budget_s},
+                      "episodes": agent.episodes, "cpu_budget_s": agent.cpu_budget_s,
+                      "mcts_share": agent.mcts_share, "improve": agent.improve},
             "instances": rows, "summary": summarize(rows), **extra}
 
 
 def summarize(rows: list[dict]) -> dict:
     optimal = [r for r in rows if r.get("ilp_optimal")]
     cpu = [r["rl_cpu_s"] for r in rows]
+    per_program: dict[str, float] = {}
+    for r in rows:
+        per_program[r["program"]] = per_program.get(r["program"], 0.0) + r["rl_cpu_s"]
+    mcts = [r["rl_mcts_vs_greedy"] for r in rows if "rl_mcts_vs_greedy" in r]
     gaps = [r["rl_gap_to_ilp"] for r in optimal]
     return {
         "instances": len(rows), "programs": len({r["program"] for r in rows}),
@@ -148,6 +157,8 @@ def summarize(rows: list[dict]) -> dict:
         "rl_within_1pct_of_ilp": sum(g <= 0.01 for g in gaps),
         "rl_cpu_s_median": float(np.median(cpu)) if cpu else None,
         "rl_cpu_s_max": max(cpu, default=None),
+        "rl_cpu_s_per_program_max": max(per_program.values(), default=None),
+        "rl_mcts_only_vs_greedy_geomean": geomean(mcts) if len(mcts) == len(rows) else None,
     }
 
 
@@ -171,5 +182,8 @@ def format_table(result: dict) -> str:
               f"{f(s['ilp_vs_greedy_geomean'])}x; RL gap mean {f(s['rl_gap_to_ilp_mean'], '{:.2%}')}, "
               f"max {f(s['rl_gap_to_ilp_max'], '{:.2%}')}, within 1% on {s['rl_within_1pct_of_ilp']}",
               f"  RL CPU seconds per instance: median {f(s['rl_cpu_s_median'], '{:.1f}')}, "
-              f"max {f(s['rl_cpu_s_max'], '{:.1f}')}"]
+              f"max {f(s['rl_cpu_s_max'], '{:.1f}')}; per program (all capacities) max "
+              f"{f(s['rl_cpu_s_per_program_max'], '{:.1f}')}",
+              f"  RL before local improvement (MCTS only) vs greedy geomean "
+              f"{f(s['rl_mcts_only_vs_greedy_geomean'])}x"]
     return "\n".join(lines)

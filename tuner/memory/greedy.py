@@ -22,6 +22,7 @@ class Assignment:
     allslow_us: float
     agent: str
     cpu_s: float = 0.0
+    detail: dict | None = None  # agent-specific figures (the RL agent's phases)
 
     @property
     def speedup(self) -> float:

@@ -54,7 +54,7 @@ def rl_agent():
     with _agent_lock:
         if "rl" not in _agent_cache:
             # The settings `tuner bench memory` reports figures for.
-            _agent_cache["rl"] = RLAgent.load(episodes=2, cpu_budget_s=30.0)
+            _agent_cache["rl"] = RLAgent.load(episodes=2, cpu_budget_s=20.0)
         return _agent_cache["rl"]
 
 

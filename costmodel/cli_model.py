@@ -100,6 +100,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                            splits=splits, say=say, predictions=(preds := {}),
                            progress=not args.quiet))
     result["noise_ceiling"] = noise_ceiling(frame, targets)
+    if result.get("splits_clean"):
+        result["noise_ceiling_clean"] = noise_ceiling(frame, targets, clean=True)
     report = Path(args.report) if args.report else Path(args.model) / "report.md"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(markdown(result))
@@ -117,14 +119,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _print_tables(result: dict) -> None:
     from rich.console import Console
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    for block, base, nkey, label in (("splits", "baselines", "noise_ceiling", ""),
+                                     ("splits_clean", "baselines_clean", "noise_ceiling_clean",
+                                      ", clean labels")):
+        _print_block(console, result, block, base, result.get(nkey) or {}, label)
+    noise = result.get("noise_ceiling") or {}
+    if not noise.get("available"):
+        console.print(f"noise ceiling: unavailable ({noise.get('reason')})")
+    for split, why in result.get("unavailable_splits", {}).items():
+        console.print(f"{split}: unavailable ({why})")
+
+
+def _print_block(console, result: dict, block: str, base: str, noise: dict, label: str) -> None:
     from rich.table import Table
 
     from costmodel.model.metrics import METRICS
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    noise = result.get("noise_ceiling") or {}
-    for split, per_target in result["splits"].items():
-        t = Table(title=f"{split} (model | roofline | random | default"
+    for split, per_target in result.get(block, {}).items():
+        t = Table(title=f"{split}{label} (model | roofline | random | default"
                         f"{' | noise' if noise.get('available') else ''})")
         t.add_column("metric")
         for target in per_target:
@@ -134,16 +148,12 @@ def _print_tables(result: dict) -> None:
             for target, m in per_target.items():
                 parts = [_f(m.get(k))]
                 for b in ("roofline", "random", "compiler_default"):
-                    parts.append(_f(result["baselines"][b].get(split, {}).get(target, {}).get(k)))
+                    parts.append(_f(result[base][b].get(split, {}).get(target, {}).get(k)))
                 if noise.get("available"):
                     parts.append(_f(noise.get(target, {}).get(k)))
                 cells.append(" | ".join(parts))
             t.add_row(k, *cells)
         console.print(t)
-    if not noise.get("available"):
-        console.print(f"noise ceiling: unavailable ({noise.get('reason')})")
-    for split, why in result.get("unavailable_splits", {}).items():
-        console.print(f"{split}: unavailable ({why})")
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:

@@ -34,6 +34,10 @@ class Frame:
     schedule_json: np.ndarray
     data_hash: str
     repeats: list[dict] = field(default_factory=list)  # rows of 'repeat-*' runs
+    #: The timing's confidence interval never reached its target (the machine was busy):
+    #: such latency labels are far less repeatable (see ``costmodel noise``).
+    noisy: np.ndarray | None = None
+    latency_ci_rel: np.ndarray | None = None  # relative CI half-width of the median latency
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -103,7 +107,10 @@ def load_frame(root: str, *, progress=None) -> Frame:
         data_tiling=col("data_tiling").astype(bool), ukernels=col("ukernels"),
         flops=np.expm1(X[:, flops_i]), bytes=np.expm1(X[:, bytes_i]), pad=X[:, pad_i],
         sample_key=col("sample_key"), schedule_json=col("schedule_json"),
-        data_hash=digest.hexdigest(), repeats=repeats)
+        data_hash=digest.hexdigest(), repeats=repeats,
+        noisy=np.array([bool(r.get("noisy")) for r in main]),
+        latency_ci_rel=np.array([np.nan if r.get("latency_ci_rel") is None
+                                 else float(r["latency_ci_rel"]) for r in main]))
 
 
 def group_index(groups: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

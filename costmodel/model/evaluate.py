@@ -22,6 +22,13 @@ from costmodel.model.targets import TARGETS
 from costmodel.model.train import fit, predict_rows
 
 
+#: Targets whose labels are timed, so some carry the ``noisy`` flag.
+CLEAN_TARGETS = ("latency",)
+CLEAN_LABELS = ("latency rows whose timing confidence interval reached its target "
+                "(samples.noisy is false); within-group metrics rank only those rows; "
+                "compare with noise_ceiling_clean (repeat pairs with neither run noisy)")
+
+
 def _target_rows(frame: Frame, name: str, idx: np.ndarray) -> np.ndarray:
     y = frame.y[name][idx]
     t = TARGETS[name]
@@ -52,7 +59,11 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
               splits: list[str] | None, say, predictions: dict | None, bar) -> dict:
     result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
                                                 "compiler_default": {}},
-                    "split_info": {}, "unavailable_splits": {}}
+                    "split_info": {}, "unavailable_splits": {},
+                    # The same metrics on clean labels only (beside, never instead of, the
+                    # all-label figures above): rows whose timing is not flagged noisy.
+                    "labels_clean": CLEAN_LABELS, "splits_clean": {},
+                    "baselines_clean": {"roofline": {}, "random": {}, "compiler_default": {}}}
     for split_name in splits or SPLITS:
         sp = make_split(split_name, frame, k=folds, seed=seed)
         if sp.unavailable or not sp.folds:
@@ -78,6 +89,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             if bar is not None:
                 bar.update(1)
         per_target, roof, rnd, dflt = {}, {}, {}, {}
+        clean_t, clean_b = {}, {"roofline": {}, "random": {}, "compiler_default": {}}
         for name in targets:
             if name not in preds:
                 continue
@@ -87,23 +99,25 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             keep = np.isin(te, _target_rows(frame, name, te))
             te = te[keep]
             cat = {k: v[keep] for k, v in cat.items()}
-            y = frame.y[name][te]
-            _, members = group_index(frame.group[te])
-            m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
-            m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
-            m["interval_coverage"] = coverage(cat["lower"], cat["upper"], y)
-            m["test_rows"] = int(len(te))
-            m["test_groups"] = int(len(members))
-            per_target[name] = {k: m.get(k) for k in (*METRICS, "test_rows", "test_groups")}
+            m, b = _metrics(frame, name, te, cat, machine, seed)
+            per_target[name] = m
+            for d, k in ((roof, "roofline"), (rnd, "random"), (dflt, "compiler_default")):
+                if k in b:
+                    d[name] = b[k]
             if predictions is not None:
-                predictions.setdefault(split_name, {})[name] = {"y": y, "group": frame.group[te],
-                                                                **cat}
-            rnd[name] = bl.random_metrics(y, members)
-            dflt[name] = bl.default_metrics(y, members, frame.is_default[te],
-                                            frame.data_tiling[te], frame.ukernels[te])
-            if name == "latency":
-                pred = bl.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te], machine)
-                roof[name] = bl.roofline_metrics(pred, y, members, TARGETS[name])
+                predictions.setdefault(split_name, {})[name] = {
+                    "y": frame.y[name][te], "group": frame.group[te], **cat}
+            if name in CLEAN_TARGETS and frame.noisy is not None and frame.noisy[te].any():
+                c = ~frame.noisy[te]
+                m, b = _metrics(frame, name, te[c], {k: v[c] for k, v in cat.items()},
+                                machine, seed)
+                clean_t[name] = m
+                for k, v in b.items():
+                    clean_b[k][name] = v
+        if clean_t:
+            result["splits_clean"][split_name] = clean_t
+            for k, v in clean_b.items():
+                result["baselines_clean"][k][split_name] = v
         result["splits"][split_name] = per_target
         result["baselines"]["roofline"][split_name] = roof
         result["baselines"]["random"][split_name] = rnd
@@ -122,24 +136,52 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
     return result
 
 
+def _metrics(frame: Frame, name: str, te: np.ndarray, cat: dict, machine: dict,
+             seed: int) -> tuple[dict, dict]:
+    """Model metrics and baseline metrics of target ``name`` on test rows ``te``."""
+    y = frame.y[name][te]
+    _, members = group_index(frame.group[te])
+    m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
+    m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
+    m["interval_coverage"] = coverage(cat["lower"], cat["upper"], y)
+    m["test_rows"] = int(len(te))
+    m["test_groups"] = int(len(members))
+    b = {"random": bl.random_metrics(y, members),
+         "compiler_default": bl.default_metrics(y, members, frame.is_default[te],
+                                                frame.data_tiling[te], frame.ukernels[te])}
+    if name == "latency":
+        pred = bl.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te], machine)
+        b["roofline"] = bl.roofline_metrics(pred, y, members, TARGETS[name])
+    return {k: m.get(k) for k in (*METRICS, "test_rows", "test_groups")}, b
+
+
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def noise_ceiling(frame: Frame, targets: list[str]) -> dict:
-    """The same metrics between the main run and a repeated run of the same samples."""
+def noise_ceiling(frame: Frame, targets: list[str], *, clean: bool = False) -> dict:
+    """The same metrics between the main run and a repeated run of the same samples.
+
+    ``clean``: only pairs where neither run's timing is flagged noisy, and only the
+    timed targets (CLEAN_TARGETS)."""
     if not frame.repeats:
         return {"available": False,
                 "reason": "the dataset has no repeated measurements (run `costmodel noise`)"}
     index = {(g, s): i for i, (g, s) in enumerate(zip(frame.group, frame.schedule_json))}
     out: dict = {"available": True, "runs": sorted({r["run"] for r in frame.repeats})}
+    if clean:
+        out["labels"] = "clean"
     for name in targets:
+        if clean and name not in CLEAN_TARGETS:
+            continue
         t = TARGETS[name]
         main_i, rep_v = [], []
         for r in frame.repeats:
             i = index.get((r["group_id"], r["schedule_json"]))
             v = t.value(r)
             if i is None or v is None or not np.isfinite(frame.y[name][i]):
+                continue
+            if clean and (r.get("noisy") or (frame.noisy is not None and frame.noisy[i])):
                 continue
             main_i.append(i)
             rep_v.append(v)

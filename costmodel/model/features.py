@@ -14,9 +14,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import is_, ne
 
 import numpy as np
 
+from costmodel.errors import InputError
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
@@ -293,64 +296,161 @@ _LEVEL_INDEX = {lv: i for i, lv in enumerate(LEVELS)}
 
 
 def _as_dict(s) -> Mapping:
+    if s.__class__ is dict:
+        return s
     if isinstance(s, Schedule):
-        return s.to_dict()
+        # Only what the features read (to_dict() would copy every level into a list).
+        return {"pipeline": s.pipeline, "levels": dict(s.levels), "peeling": s.peeling,
+                "data_tiling": s.data_tiling, "ukernels": s.ukernels}
     if isinstance(s, str):
         import json
-        return json.loads(s)
+        try:
+            return json.loads(s)
+        except ValueError as e:
+            raise InputError(f"schedule is not valid JSON: {e}") from None
     return s
+
+
+@dataclass
+class ScheduleArrays:
+    """The raw fields of n candidates as arrays (what the feature columns are computed from)."""
+
+    flags: np.ndarray  # (n, 4): is_default, peeling, data_tiling, ukernels
+    pipe: np.ndarray  # (n,) index into PIPELINES, -1 for none/unknown
+    tiles: np.ndarray  # (n, levels, MAX_DIMS) tile sizes, 0 = not tiled / not given
+    present: np.ndarray  # (n, levels) 1.0 where the level is given
+    ndim: np.ndarray  # (n,) loop count the schedule is for (last level's length), -1 = none
+
+
+def _schedule_arrays_one(s: Mapping) -> tuple:
+    """One candidate's fields, the plain way: the reference for the batched parser, and its
+    path for the rare candidates whose levels have different lengths."""
+    pipe = s.get("pipeline")
+    uk = s.get("ukernels")
+    flags = (pipe is None, bool(s.get("peeling")), bool(s.get("data_tiling")),
+             bool(uk) and uk != "none")
+    row = np.zeros((len(LEVELS), MAX_DIMS))
+    present = np.zeros(len(LEVELS))
+    nd = -1
+    for lv, ts in (s.get("levels") or {}).items():
+        j = _LEVEL_INDEX.get(lv)
+        if j is None:  # IREE ignores unknown levels; so do the features
+            continue
+        nd = len(ts)
+        ts = list(ts)[:MAX_DIMS]
+        row[j, :len(ts)] = ts
+        present[j] = 1.0
+    return flags, -1 if pipe is None else _PIPE_INDEX.get(pipe, -1), row, present, nd
+
+
+_EMPTY: dict = {}
+
+
+def _schedule_arrays(scheds: list) -> ScheduleArrays:
+    """Batched parse: each field and each level is read for all candidates by one C-level
+    ``map`` (dict.get: plain dicts only; anything else takes the per-candidate path), and
+    tiles are flattened straight into numpy (no per-candidate row building)."""
+    n = len(scheds)
+    nl, D = len(LEVELS), MAX_DIMS
+    get = dict.get
+
+    def field(key: str) -> list:
+        return list(map(get, scheds, repeat(key)))
+
+    def truth(values) -> np.ndarray:
+        return np.fromiter(map(bool, values), dtype=bool, count=n)
+
+    pipes = field("pipeline")
+    uks = field("ukernels")
+    flags = np.empty((n, 4))
+    flags[:, 0] = np.fromiter(map(is_, pipes, repeat(None)), dtype=bool, count=n)
+    flags[:, 1] = truth(field("peeling"))
+    flags[:, 2] = truth(field("data_tiling"))
+    flags[:, 3] = truth(uks) & truth(map(ne, uks, repeat("none")))
+    pipe = np.fromiter(map(_PIPE_INDEX.get, pipes, repeat(-1)), dtype=np.int64, count=n)
+    lvls = [lv or _EMPTY for lv in field("levels")]
+    tiles = np.zeros((n, nl, D))
+    lens = np.full((n, nl), -1, dtype=np.int64)
+    for j, name in enumerate(LEVELS):
+        col = list(map(get, lvls, repeat(name), repeat(())))
+        ln = np.fromiter(map(len, col), dtype=np.int64, count=n)
+        given = np.fromiter(map(dict.__contains__, lvls, repeat(name)), dtype=bool, count=n)
+        lens[:, j] = np.where(given, ln, -1)
+        total = int(ln.sum())
+        if not total:
+            continue
+        flat = np.fromiter(chain.from_iterable(col), dtype=np.float64, count=total)
+        ks = np.unique(ln[ln > 0]).tolist()
+        if len(ks) == 1 and ks[0] <= D and total == n * ks[0]:  # every candidate, one length
+            tiles[:, j, :ks[0]] = flat.reshape(n, ks[0])
+            continue
+        start = np.cumsum(ln) - ln
+        for k in ks:
+            rows = np.flatnonzero(ln == k)
+            kk = min(k, D)
+            tiles[rows, j, :kk] = flat[start[rows, None] + np.arange(kk)]
+    present = (lens >= 0).astype(np.float64)
+    # The loop count is the length of the last known level given (dict order); when all
+    # given levels agree (always, for real schedules) order does not matter.
+    hi = lens.max(1)
+    lo = np.where(lens >= 0, lens, np.iinfo(np.int64).max).min(1)
+    ndim = hi.copy()
+    for i in np.flatnonzero((hi >= 0) & (lo != hi)).tolist():
+        ndim[i] = _schedule_arrays_one(scheds[i])[4]
+    return ScheduleArrays(flags, pipe, tiles, present, ndim)
+
+
+def _schedule_arrays_slow(scheds: list) -> ScheduleArrays:
+    """The per-candidate parse of every candidate; a bad one is an InputError naming it."""
+    parts = []
+    for i, s in enumerate(scheds):
+        try:
+            parts.append(_schedule_arrays_one(s))
+        except (AttributeError, TypeError, ValueError) as e:
+            raise InputError(f"schedule {i} is not a valid schedule "
+                             f"({type(e).__name__}: {e}): {str(s)[:200]}") from None
+    n = len(parts)
+    return ScheduleArrays(
+        np.asarray([p[0] for p in parts], dtype=np.float64).reshape(n, 4),
+        np.asarray([p[1] for p in parts], dtype=np.int64).reshape(n),
+        np.asarray([p[2] for p in parts], dtype=np.float64).reshape(n, len(LEVELS), MAX_DIMS),
+        np.asarray([p[3] for p in parts], dtype=np.float64).reshape(n, len(LEVELS)),
+        np.asarray([p[4] for p in parts], dtype=np.int64).reshape(n))
+
+
+def _parse_schedules(schedules: Iterable) -> ScheduleArrays:
+    scheds = list(schedules)
+    if set(map(type, scheds)) - {dict}:
+        scheds = [_as_dict(s) for s in scheds]
+    try:
+        return _schedule_arrays(scheds)
+    except (AttributeError, TypeError, ValueError):
+        # Malformed input somewhere: the per-candidate parser names the culprit (or, for
+        # odd but acceptable values such as numeric strings, parses them as before).
+        return _schedule_arrays_slow(scheds)
 
 
 def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
     """Schedule features for each candidate: shape (n, len(SCHEDULE_NAMES))."""
-    scheds = [_as_dict(s) for s in schedules]
-    n = len(scheds)
-    nl = len(LEVELS)
+    return _schedule_matrix(kernel, _parse_schedules(schedules))
+
+
+def _schedule_matrix(kernel: KernelFeatures, a: ScheduleArrays) -> np.ndarray:
+    n = len(a.pipe)
+    if n == 0:
+        return np.zeros((0, len(SCHEDULE_NAMES)))
     D = MAX_DIMS
-    flat_flags: list[int] = []
-    pipe_idx: list[int] = []
-    flat_tiles: list[int] = []
-    nd_of: list[int | None] = []
-    masks: list[int] = []
-    empty = [0] * (nl * D)
-    offsets = {lv: (i * D, 1 << i) for i, lv in enumerate(LEVELS)}
-    pipe_index = _PIPE_INDEX
-    for s in scheds:
-        pipe = s.get("pipeline")
-        uk = s.get("ukernels")
-        flat_flags += (pipe is None, bool(s.get("peeling")), bool(s.get("data_tiling")),
-                       bool(uk) and uk != "none")
-        pipe_idx.append(-1 if pipe is None else pipe_index.get(pipe, -1))
-        row = empty.copy()
-        mask = 0
-        nd = None
-        levels = s.get("levels")
-        if levels:
-            for lv, ts in levels.items():
-                o = offsets.get(lv)
-                if o is None:
-                    continue
-                nd = len(ts)
-                if nd > D:
-                    ts = ts[:D]
-                off = o[0]
-                row[off:off + len(ts)] = ts
-                mask |= o[1]
-        flat_tiles += row
-        masks.append(mask)
-        nd_of.append(nd)
-    flags = np.array(flat_flags, dtype=np.float64).reshape(n, 4)
+    flags, tiles, present = a.flags, a.tiles, a.present
     pipes = np.zeros((n, len(PIPELINES)))
-    pi = np.asarray(pipe_idx, dtype=np.int64)
+    pi = a.pipe
     has = pi >= 0
     pipes[np.flatnonzero(has), pi[has]] = 1.0
-    tiles = np.array(flat_tiles, dtype=np.float64).reshape(n, nl, D)
-    present = ((np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(nl)[None, :]) & 1
-               ).astype(np.float64)
     extents = np.ones((n, D))
     is_red = np.zeros((n, D), dtype=bool)
     ndim = np.zeros(n, dtype=np.int64)
-    tile_feats = np.zeros((n, len(_TILE_NAMES)))
+    out = np.empty((n, len(SCHEDULE_NAMES)))
+    tile_feats = out[:, len(SCHEDULE_NAMES) - len(_TILE_NAMES):]  # filled in place
+    tile_feats[:] = 0.0
     # Which op the schedule is for: by loop count, and by the dims it tiles as reduction
     # or parallel (one root lookup per distinct pattern, not per candidate).
     bits = 1 << np.arange(D, dtype=np.int64)
@@ -359,7 +459,7 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
                 * bits).sum(-1)
     par_hint = ((tiles[:, [li["distribution"], li["cache_parallel"],
                            li["vector_common_parallel"]]] > 0).any(1) * bits).sum(-1)
-    nd_arr = np.asarray([-1 if x is None else x for x in nd_of], dtype=np.int64)
+    nd_arr = a.ndim
     # One integer key per pattern (masks have D <= 8 bits): a 1-D unique is cheap.
     keys = ((nd_arr + 1) << (2 * D)) | (red_hint << D) | par_hint
     ukeys, inverse = np.unique(keys, return_inverse=True)
@@ -383,42 +483,114 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
         sel = np.flatnonzero(explicit if len(roots) == 1 else explicit[rows])
         if isinstance(rows, np.ndarray):
             sel = rows[sel]
-        if k and len(sel):
+        if k and len(sel) == n:  # all candidates (the usual case): no row gathers
+            _tile_features(tiles, extents, is_red, k, maps, ebytes, out=tile_feats)
+        elif k and len(sel):
             tile_feats[sel] = _tile_features(tiles[sel], extents[sel], is_red[sel], k, maps,
                                              ebytes)
     valid = np.arange(MAX_DIMS)[None, :] < ndim[:, None]  # (n, D)
-    ext = extents[:, None, :]  # (n,1,D)
-    tiled = (tiles > 0) & valid[:, None, :]
-    t = np.where(tiled, np.minimum(tiles, ext), 1.0)
-    n_tiled = tiled.sum(-1)
-    log_volume = np.log2(t).sum(-1)
-    n_tiles = np.where(tiled, np.ceil(ext / t), 1.0)
-    log_tiles = np.log2(n_tiles).sum(-1)
-    padded = np.where(tiled, n_tiles * t, ext)
-    log_pad = np.where(valid[:, None, :], np.log(padded / ext), 0.0).sum(-1)
-    aligned = np.where(tiled, (t % VECTOR_LANES) == 0, True).all(-1) & (n_tiled > 0)
-    log_t = np.where(tiled, np.log2(np.maximum(tiles, 1.0)), 0.0)
-    per_level = np.concatenate([present[..., None], n_tiled[..., None], log_volume[..., None],
-                                log_tiles[..., None], log_pad[..., None], aligned[..., None],
-                                log_t], axis=-1)  # (n, L, 6 + D)
+    nl = len(LEVELS)
+    # Dims past the widest root op are untiled for every candidate: compute on the first
+    # kw dims only, and zero-pad to MAX_DIMS before summing (same arrays, same sums).
+    kw = int(min(max(ndim.max(), 1), D))
+    tk = tiles[..., :kw]
+    ext = extents[:, None, :kw]  # (n,1,kw)
+    tiled = (tk > 0) & valid[:, None, :kw]
+    shape = (n, nl, kw)
+    # Untiled dims contribute log2(1) = 0 (and a padding ratio of 1) at every level.
+    t = np.minimum(tk, ext, out=np.ones(shape), where=tiled)
+    n_tiles = np.divide(ext, t, out=np.ones(shape), where=tiled)
+    np.ceil(n_tiles, out=n_tiles)
+    pad_ratio = np.divide(n_tiles * t, ext, out=np.ones(shape), where=tiled)
+    eighth = t * (1.0 / VECTOR_LANES)  # t % 8 == 0 <=> t / 8 is whole (exact: power of 2)
+    n_tiled = _count_true(_wide(tiled, False))
+    log_volume = _wide(_log2(t), 0.0).sum(-1)
+    log_tiles = _wide(_log2(n_tiles), 0.0).sum(-1)
+    log_pad = _wide(_log_nonunit(pad_ratio), 0.0).sum(-1)
+    aligned = ~_any_true(_wide(tiled & (np.floor(eighth) != eighth), False)) & (n_tiled > 0)
+    log_t = _wide(np.where(tiled, _log2(np.maximum(tk, 1.0)), 0.0), 0.0)
     vcp = _LEVEL_INDEX["vector_common_parallel"]
     vr = _LEVEL_INDEX["vector_reduction"]
     dist = _LEVEL_INDEX["distribution"]
-    vec_volume = log_volume[:, vcp] + log_volume[:, vr]
-    acc_volume = log_volume[:, vcp]
+    # Write every block straight into the output row (no intermediate concatenations).
+    n_fixed = 4 + len(PIPELINES)
+    width = 6 + D
+    out[:, :4] = flags
+    out[:, 4:n_fixed] = pipes
+    per_level = out[:, n_fixed:n_fixed + nl * width].reshape(n, nl, width)
+    per_level[..., 0] = present
+    per_level[..., 1] = n_tiled
+    per_level[..., 2] = log_volume
+    per_level[..., 3] = log_tiles
+    per_level[..., 4] = log_pad
+    per_level[..., 5] = aligned
+    per_level[..., 6:] = log_t
+    assert np.shares_memory(per_level, out)
+    e = n_fixed + nl * width
     # Innermost parallel dim's vector tile: the vector width the code generator sees.
     last_par = np.where(valid & ~is_red, np.arange(MAX_DIMS)[None, :], -1).max(-1)
     rows = np.arange(n)
     inner = np.where(last_par >= 0, tiles[rows, vcp, np.maximum(last_par, 0)], 0.0)
-    inner_aligned = (inner > 0) & (inner % VECTOR_LANES == 0)
-    workgroups = log_tiles[:, dist]
-    vt = _LEVEL_INDEX["vector_common_parallel"]
+    out[:, e] = log_volume[:, vcp] + log_volume[:, vr]  # vector volume
+    out[:, e + 1] = log_volume[:, vcp]  # accumulator volume
+    out[:, e + 2] = np.log2(1 + inner)
+    out[:, e + 3] = (inner > 0) & (inner % VECTOR_LANES == 0)
+    out[:, e + 4] = log_tiles[:, dist]  # workgroups
     # FLOPs spent on padding when vector tiles do not divide the extents (masking/peeling).
-    pad_flops = log_pad[:, vt] + log_pad[:, vr]
-    extra = np.stack([vec_volume, acc_volume, np.log2(1 + inner), inner_aligned, workgroups,
-                      pad_flops], axis=1)
-    out = np.concatenate([flags, pipes, per_level.reshape(n, -1), extra, tile_feats], axis=1)
+    out[:, e + 5] = log_pad[:, vcp] + log_pad[:, vr]
+    assert e + 6 + len(_TILE_NAMES) == out.shape[1]
     return out
+
+
+#: log2 of whole numbers up to here comes from a table (np.log2's own values).
+_LOG2_TABLE = np.log2(np.arange(1, 4097, dtype=np.float64))
+
+
+def _log2(x: np.ndarray) -> np.ndarray:
+    """np.log2(x) for x >= 1, bit for bit: tile sizes and counts are small whole numbers,
+    looked up in a table of np.log2 values; anything else goes to np.log2."""
+    with np.errstate(invalid="ignore"):
+        i = x.astype(np.int64)
+    ok = (i == x) & (i <= len(_LOG2_TABLE)) & (i >= 1)
+    out = _LOG2_TABLE.take(np.where(ok, i, 1) - 1)
+    if not ok.all():
+        out[~ok] = np.log2(x[~ok])
+    return out
+
+
+def _log_nonunit(x: np.ndarray) -> np.ndarray:
+    """np.log(x), computed only where x != 1 (padding ratios are mostly exactly 1)."""
+    out = np.zeros(x.shape)
+    m = x != 1.0
+    out[m] = np.log(x[m])
+    return out
+
+
+def _wide(x: np.ndarray, fill) -> np.ndarray:
+    """(..., k) -> (..., MAX_DIMS), padded with ``fill``."""
+    if x.shape[-1] == MAX_DIMS:
+        return x
+    out = np.full(x.shape[:-1] + (MAX_DIMS,), fill, dtype=x.dtype)
+    out[..., :x.shape[-1]] = x
+    return out
+
+
+def _bytes_as_words(b: np.ndarray) -> np.ndarray:
+    """A (..., 8) bool array as one uint64 per row of 8 (contiguous copy if needed)."""
+    return np.ascontiguousarray(b).view(np.uint64)[..., 0]
+
+
+def _count_true(b: np.ndarray) -> np.ndarray:
+    """b.sum(-1) for (..., 8) bools: the 8 one-byte 0/1 flags of a word summed by one
+    multiply (the total, at most 8, lands in the top byte without carries)."""
+    assert b.shape[-1] == 8
+    return ((_bytes_as_words(b) * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.int64)
+
+
+def _any_true(b: np.ndarray) -> np.ndarray:
+    """b.any(-1) for (..., 8) bools."""
+    assert b.shape[-1] == 8
+    return _bytes_as_words(b) != 0
 
 
 def _footprint(T: np.ndarray, maps: list, ebytes: int) -> np.ndarray:
@@ -438,7 +610,7 @@ def _footprint(T: np.ndarray, maps: list, ebytes: int) -> np.ndarray:
 
 
 def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
-                   maps: list, ebytes: int) -> np.ndarray:
+                   maps: list, ebytes: int, out: np.ndarray | None = None) -> np.ndarray:
     """The _TILE_NAMES block for explicit schedules of one root (tiles: (n, levels, D))."""
     n = tiles.shape[0]
     li = _LEVEL_INDEX
@@ -474,16 +646,21 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     for T in (wg, cache, vec):
         fp = _footprint(T, maps, ebytes)
         fps += [lg(fp), np.maximum(lg(fp / L1_BYTES), 0.0), np.maximum(lg(fp / L2_BYTES), 0.0)]
-    ratio_vec = np.zeros((n, MAX_DIMS))
-    ratio_vec[:, :k] = lg(E / vec)
-    ratio_wg = np.zeros((n, MAX_DIMS))
-    ratio_wg[:, :k] = lg(E / wg)
     cols = [lg(vec.prod(-1)), lg(vol_par), lg(vol_red), lg(acc_regs),
             np.maximum(lg(acc_regs / VECTOR_REGS), 0.0), lg(vec_regs), lg(inner),
             lane_eff(inner), R[:, last].astype(np.float64), lg(inner_par), lane_eff(inner_par),
             lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
-    return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg], axis=1)
+    if out is None:
+        out = np.zeros((n, len(_TILE_NAMES)))
+    for i, c in enumerate(cols):
+        out[:, i] = c
+    c0 = len(cols)
+    out[:, c0:c0 + MAX_DIMS] = 0.0
+    out[:, c0:c0 + k] = lg(E / vec)
+    out[:, c0 + MAX_DIMS:c0 + 2 * MAX_DIMS] = 0.0
+    out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
+    return out
 
 
 def feature_matrix(kernel: KernelFeatures, schedules: Sequence) -> np.ndarray:

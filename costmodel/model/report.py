@@ -15,6 +15,32 @@ def _f(v) -> str:
     return str(v)
 
 
+def _tables(result: dict, block: str, base: str, noise: dict, label: str) -> list[str]:
+    """One markdown table per split and target: model beside baselines and noise ceiling."""
+    lines: list[str] = []
+    for split, per_target in result.get(block, {}).items():
+        info = result.get("split_info", {}).get(split, {})
+        lines += [f"## {split}{label}", "", f"held out: {info.get('held_out')}", ""]
+        for target, m in per_target.items():
+            cols = ["model"] + [b for b in _BASELINES
+                                if result[base][b].get(split, {}).get(target)]
+            if noise.get("available") and target in noise:
+                cols.append("noise ceiling")
+            lines += [f"### {target} ({m.get('test_rows')} test rows, "
+                      f"{m.get('test_groups')} groups)", "",
+                      "| metric | " + " | ".join(cols) + " |",
+                      "|---|" + "---|" * len(cols)]
+            for k in METRICS:
+                row = [_f(m.get(k))]
+                for b in cols[1:]:
+                    src = noise.get(target, {}) if b == "noise ceiling" else \
+                        result[base][b][split][target]
+                    row.append(_f(src.get(k)))
+                lines.append(f"| {k} | " + " | ".join(row) + " |")
+            lines.append("")
+    return lines
+
+
 def markdown(result: dict) -> str:
     lines = [f"# Cost model evaluation: `{result.get('model')}` on `{result.get('data')}`", ""]
     lines += [f"- rows (feasible, run `main`): {result.get('rows')}, groups: {result.get('groups')}",
@@ -28,26 +54,12 @@ def markdown(result: dict) -> str:
     noise = result.get("noise_ceiling") or {}
     if not noise.get("available"):
         lines += [f"**Noise ceiling: unavailable** – {noise.get('reason', '')}", ""]
-    for split, per_target in result.get("splits", {}).items():
-        info = result.get("split_info", {}).get(split, {})
-        lines += [f"## {split}", "", f"held out: {info.get('held_out')}", ""]
-        for target, m in per_target.items():
-            cols = ["model"] + [b for b in _BASELINES
-                                if result["baselines"][b].get(split, {}).get(target)]
-            if noise.get("available") and target in noise:
-                cols.append("noise ceiling")
-            lines += [f"### {target} ({m.get('test_rows')} test rows, "
-                      f"{m.get('test_groups')} groups)", "",
-                      "| metric | " + " | ".join(cols) + " |",
-                      "|---|" + "---|" * len(cols)]
-            for k in METRICS:
-                row = [_f(m.get(k))]
-                for b in cols[1:]:
-                    src = noise.get(target, {}) if b == "noise ceiling" else \
-                        result["baselines"][b][split][target]
-                    row.append(_f(src.get(k)))
-                lines.append(f"| {k} | " + " | ".join(row) + " |")
-            lines.append("")
+    lines += _tables(result, "splits", "baselines", noise, "")
+    if result.get("splits_clean"):
+        lines += ["# Clean labels", "", f"Beside the all-label figures above: "
+                  f"{result.get('labels_clean', '')}.", ""]
+        lines += _tables(result, "splits_clean", "baselines_clean",
+                         result.get("noise_ceiling_clean") or {}, " (clean labels)")
     for split, why in result.get("unavailable_splits", {}).items():
         lines += [f"## {split}", "", f"unavailable: {why}", ""]
     lines += ["Definitions: see `costmodel/model/metrics.py`. Lower is better for "

@@ -9,8 +9,8 @@ import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.data import Frame, group_index
-from costmodel.model.heads import (BLEND_GRID, TargetHeads, fit_ranker, fit_regression,
-                                   refit_regression, within_group_std)
+from costmodel.model.heads import (BLEND_GRID, TARGET_PARAMS, TargetHeads, fit_ranker,
+                                   fit_regression, refit_regression, within_group_std)
 from costmodel.model.intervals import conformal_quantile, interval
 from costmodel.model.metrics import ranking_metrics, regression_metrics
 from costmodel.model.preprocess import Preprocessor
@@ -19,6 +19,18 @@ from costmodel.model.targets import TARGETS
 
 ALPHA = 0.1  # 90% predictive intervals
 MIN_ROWS = 12
+#: Training weight of a latency label flagged ``noisy`` (its timing CI never reached the
+#: target): such labels moved a median 34% between repeat runs, clean ones 6.4%.
+NOISY_WEIGHT = 0.2
+
+
+def row_weights(frame: Frame, name: str) -> np.ndarray | None:
+    """Per-row training weights of target ``name``: noisy timings count NOISY_WEIGHT.
+
+    Only latency is timed; the other targets are deterministic compiler outputs."""
+    if name != "latency" or frame.noisy is None or not frame.noisy.any():
+        return None
+    return np.where(frame.noisy, NOISY_WEIGHT, 1.0)
 
 
 def stderr_say(msg: str) -> None:
@@ -41,6 +53,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     X = pre.transform(frame.X)
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
+    recipe: dict[str, dict] = {}
     for name in (targets if progress is None else progress(targets, "training heads")):
         t = TARGETS[name]
         y = frame.y[name]
@@ -51,19 +64,28 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
                 say(f"  {name}: skipped, only {len(f)} rows with a value")
             continue
         z = t.forward(np.where(ok, y, 1.0))
+        w = row_weights(frame, name)
+        ws = (lambda i: None) if w is None else (lambda i: w[i])  # noqa: E731
+        g = frame.group
+        rp = TARGET_PARAMS.get(name, {}).get("regression")
+        kp = TARGET_PARAMS.get(name, {}).get("ranking")
         t0 = time.perf_counter()
-        reg, reg_rounds = fit_regression(X[f], z[f], X[v], z[v], seed=seed, say=say, name=name)
-        rank, rank_rounds = fit_ranker(X[f], z[f], frame.group[f], X[v], z[v], frame.group[v],
-                                       seed=seed, say=say, name=name)
-        source, weight = _choose_ordering(reg, rank, X[v], z[v], frame.group[v])
+        reg, reg_rounds = fit_regression(X[f], z[f], X[v], z[v], seed=seed, say=say, name=name,
+                                         weight=ws(f), weight_v=ws(v), params=rp)
+        rank, rank_rounds = fit_ranker(X[f], z[f], g[f], X[v], z[v], g[v], seed=seed, say=say,
+                                       name=name, weight=ws(f), params=kp)
+        source, weight = _choose_ordering(reg, rank, X[v], z[v], g[v])
         fv = np.concatenate([f, v])
-        reg = refit_regression(X[fv], z[fv], reg_rounds, seed=seed)
-        rank, _ = fit_ranker(X[fv], z[fv], frame.group[fv], None, [], None, seed=seed,
-                             rounds=rank_rounds)
+        reg = refit_regression(X[fv], z[fv], reg_rounds, seed=seed, weight=ws(fv), params=rp)
+        rank, _ = fit_ranker(X[fv], z[fv], g[fv], None, [], None, seed=seed,
+                             rounds=rank_rounds, weight=ws(fv), params=kp)
         zc = reg.inplace_predict(X[c]).astype(np.float64) if len(c) else np.zeros(0)
         q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
         h = TargetHeads(t, reg, rank, q, alpha, source, reg_rounds, rank_rounds,
                         rank_weight=weight)
+        recipe[name] = {"regression_rounds": int(reg_rounds),
+                        "param_overrides": TARGET_PARAMS.get(name, {}),
+                        "noisy_label_weight": None if w is None else NOISY_WEIGHT}
         heads[name] = h
         if len(c):
             _, members = group_index(frame.group[c])
@@ -77,7 +99,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         raise InputError("no target had enough samples to train")
     info = {"rows": {"fit": int(len(fit_idx)), "validation": int(len(val_idx)),
                      "calibration": int(len(cal_idx))},
-            "holdout_metrics": holdout, "alpha": alpha}
+            "holdout_metrics": holdout, "alpha": alpha, "recipe": recipe}
     return pre, heads, info
 
 
@@ -130,7 +152,8 @@ def training_manifest(data_path: str, dataset_manifest: dict, data: dict, seed: 
                                                  "else `static_instructions`"},
         "training": {"seed": seed, "rows": info["rows"], "alpha": info["alpha"],
                      "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
-                     "kept_features": len(pre.kept), **training, "seconds": round(seconds, 1)},
+                     "kept_features": len(pre.kept), "heads": info.get("recipe", {}),
+                     **training, "seconds": round(seconds, 1)},
         "metrics": {"holdout": info["holdout_metrics"]},
         "machine": machine,
     }

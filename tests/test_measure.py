@@ -41,7 +41,9 @@ def matmul(size: int = 64, config: str | None = None) -> str:
 
 VECTOR = "distribution = [32, 32, 0], vector_common_parallel = [8, 32, 0], vector_reduction = [0, 0, 1]"
 SCALAR = "distribution = [32, 32, 0], vector_common_parallel = [1, 1, 0], vector_reduction = [0, 0, 1]"
-TOO_BIG = "distribution = [64, 64, 0], vector_common_parallel = [1024, 1024, 0], vector_reduction = [0, 0, 1]"
+# A 128x128 f32 vector tile is 64 KiB: over the limit on AVX2 (16 KiB) and AVX-512 (32 KiB).
+# (Vector tiles are clamped to the workgroup tile, so the problem must be that large too.)
+TOO_BIG = "distribution = [128, 128, 0], vector_common_parallel = [128, 128, 0], vector_reduction = [0, 0, 1]"
 SPILLY = "distribution = [64, 128, 0], vector_common_parallel = [32, 32, 0], vector_reduction = [0, 0, 1]"
 FAST = LatencySettings(time_cap_s=0.5, warmup_s=0.02)
 
@@ -96,7 +98,7 @@ def test_data_tiling_and_ukernels_compile():
 
 
 def test_infeasible_schedule_is_recorded_with_the_compilers_message():
-    r = compile_module(matmul(64, TOO_BIG))
+    r = compile_module(matmul(128, TOO_BIG))
     assert not r.feasible and r.vmfb == b"" and r.asm is None
     assert r.error_kind == "compile_error"
     assert "large vector sizes" in r.error
@@ -105,7 +107,7 @@ def test_infeasible_schedule_is_recorded_with_the_compilers_message():
     with pytest.raises(InfeasibleError) as err:
         r.require()
     assert "large vector sizes" in err.value.message
-    m = measure(matmul(64, TOO_BIG))
+    m = measure(matmul(128, TOO_BIG))
     rec = m.to_dict()
     assert rec["feasible"] is False and "large vector sizes" in rec["error"]
     assert rec["latency_median_s"] is None and rec["instructions"] is None
@@ -146,6 +148,15 @@ def test_regalloc_remarks_are_deduplicated_and_library_skipped():
     assert (s.spills, s.reloads, s.folded_reloads, s.functions) == (3, 3, 1, 1)
     assert parse_regalloc_remarks(line) is None  # an odd count: not trusted, asm fallback
     assert parse_regalloc_remarks("") is None
+
+
+def test_regalloc_copies_may_differ_between_the_two_codegen_runs():
+    # Measured on AVX-512 (znver4): the .s run and the object run of one function report the
+    # same spills and reloads but 47 vs 49 copies; the spill counts must still be trusted.
+    a = "remark: -:1:1: 76 spills 1.4e+06 total spills cost 76 reloads 1.4e+06 total reloads " \
+        "cost 47 virtual registers copies 1.3e+06 total copies cost generated in function"
+    s = parse_regalloc_remarks("\n".join([a, a.replace("47 virtual", "49 virtual")]))
+    assert (s.spills, s.reloads, s.copies, s.functions) == (76, 76, 48, 1)
 
 
 def test_asm_parser_on_annotated_listing():

@@ -88,12 +88,21 @@ class TsallisINF(_Normalised):
     1.038 to 1.027x on heat (synthetic-high: 1.136 -> 1.146, within its seed spread).
     ``scale="mean"`` divides by the running mean only (see the module doc).
     ``estimator="rv"`` (the default) is Zimmert & Seldin's reduced-variance estimator with
-    learning rate eta_t = lr * 4/sqrt(t): every arm with p_i >= eta_t^2 is charged the
-    baseline B and the played arm (loss - B_i) / p_i, with B = ``baseline`` in scaled units,
-    so the common part of the losses costs no variance. Arms below eta_t^2 take the plain importance-
-    weighted estimate, which keeps their estimates from swinging negative (the stability
-    condition of the analysis). ``estimator="iw"`` is plain importance weighting with
-    eta_t = lr * 2/sqrt(t). Either way the distribution is the exact 1/2-Tsallis FTRL one.
+    learning rate eta_t = lr * 4/sqrt(t): every arm i is charged a baseline B_i and the played
+    arm (loss - B_i) / p_i, so the common part of the losses costs no variance. B_i is fixed
+    before the draw, so the estimates stay unbiased. Zimmert & Seldin take B_i = B for
+    p_i >= eta_t^2 and B_i = 0 below (plain importance weighting there, which keeps the
+    estimates from swinging negative: the stability condition eta (B_i - loss) / p_i <=
+    1 / sqrt(p_i) of the analysis). ``baseline_rule="smooth"`` (the default) uses the largest
+    baseline that condition allows at a zero loss, B_i = min(B, sqrt(p_i) / eta_t), instead of
+    the step (``baseline_rule="step"``): an arm just below eta_t^2 keeps most of the
+    baseline, so its estimate no longer drifts towards the leader's at the full rate of the
+    leader's loss between its rare plays, which is what brought rarely played arms back. On
+    the solver benchmark (24 runs per setting) this took Tsallis-INF from 1.138 to 1.119x the
+    best fixed omega on synthetic-high, 1.043 -> 1.032 on synthetic-low and 1.034 -> 1.025
+    on heat, with B = ``baseline`` = 0.8 (scaled units; 0.6 with the step rule).
+    ``estimator="iw"`` is plain importance weighting with eta_t = lr * 2/sqrt(t). Either way
+    the distribution is the exact 1/2-Tsallis FTRL one.
 
     The normaliser x solves f(x) = sum_i 4/(eta (L_i - x))^2 - 1 = 0. f is convex and
     increasing on x < min L, and x = min L - 2/eta (where the leader alone weighs 1) lies
@@ -109,11 +118,17 @@ class TsallisINF(_Normalised):
     name = "tsallis_inf"
 
     def __init__(self, n_arms: int, *, seed: int | None = 0, lr: float = 0.75,
-                 estimator: str = "rv", baseline: float = 0.6, scale: str = "range",
-                 tol: float = 1e-3, newton_steps: int = 60) -> None:
+                 estimator: str = "rv", baseline: float | None = None, scale: str = "range",
+                 baseline_rule: str = "smooth", tol: float = 1e-3, newton_steps: int = 60) -> None:
         super().__init__(n_arms, seed=seed)
         if estimator not in ("rv", "iw"):
             raise StrategyError(f"{self.name}: estimator is 'rv' or 'iw', got {estimator!r}")
+        if baseline_rule not in ("smooth", "step"):
+            raise StrategyError(f"{self.name}: baseline_rule is 'smooth' or 'step', "
+                                f"got {baseline_rule!r}")
+        if baseline is None:
+            baseline = 0.8 if baseline_rule == "smooth" else 0.6
+        self.baseline_rule = baseline_rule
         if scale not in ("range", "mean"):
             raise StrategyError(f"{self.name}: scale is 'range' or 'mean', got {scale!r}")
         self.scale_kind = scale
@@ -124,7 +139,10 @@ class TsallisINF(_Normalised):
         self.tol, self.newton_steps = float(tol), int(newton_steps)
         self._eta0 = self.lr * (4.0 if estimator == "rv" else 2.0)
         self.x: float | None = None
-        self._low: list[int] = []        # arms with p < eta^2 of the coming round
+        # (arm, B - B_arm) for the arms charged less than the full baseline next round
+        self._low: list[tuple[int, float]] = []
+        if estimator == "rv" and baseline_rule == "smooth":
+            self._set_low(self.p, self.eta(1))
 
     def eta(self, t: int) -> float:
         """Learning rate for round t (1-based)."""
@@ -147,20 +165,32 @@ class TsallisINF(_Normalised):
         L, arm = self.L, pull.arm
         w = max(pull.prob, 1e-12)
         if self.estimator == "rv":
-            B = self.baseline
-            # Charging B to the arms with p >= eta^2 equals (up to a shift of every L,
-            # which leaves p unchanged) taking B back from the others.
-            for j in self._low:
-                L[j] -= B
-            L[arm] += (ell - B) / w if arm not in self._low else ell / w
+            # Charging B_j to every arm equals (up to a shift of every L, which leaves p
+            # unchanged) taking B - B_j back from the arms charged less than B.
+            Ba = self.baseline
+            for j, d in self._low:
+                L[j] -= d
+                if j == arm:
+                    Ba -= d
+            L[arm] += (ell - Ba) / w
         else:
             L[arm] += ell / w
         eta = self.eta(self.n_told + 1)
         p = self._weights(eta)
         self._set_p(p)
         if self.estimator == "rv":
+            self._set_low(p, eta)
+
+    def _set_low(self, p: list[float], eta: float) -> None:
+        """The arms to charge less than B in the coming round, with the shortfall."""
+        B = self.baseline
+        if self.baseline_rule == "step":
             thr = eta * eta
-            self._low = [j for j, v in enumerate(p) if v < thr]
+            self._low = [(j, B) for j, v in enumerate(p) if v < thr]
+        else:                           # B_j = min(B, sqrt(p_j) / eta)
+            thr = (B * eta) ** 2
+            inv = 1.0 / eta
+            self._low = [(j, B - math.sqrt(v) * inv) for j, v in enumerate(p) if v < thr]
 
     def _weights(self, eta: float) -> list[float]:
         L = self.L

@@ -4,7 +4,9 @@ Starts `python -m service` on an ephemeral loopback port with MODEL (default
 models/default), then measures
   * single-client Predict latency for a one-op kernel (p50, p99) over --calls calls,
     asking about the same kernel again and again (served from the prediction cache),
-  * the same for a distinct one-op kernel per call (parse + featurize + predict: no cache),
+  * the same for a distinct one-op kernel per call with one explicit schedule (parse +
+    featurize + predict: no cache), and for 20 distinct kernels scored at IREE's default
+    (``distinct_ir_default_*``: also asks IREE which config it would choose),
   * QPS with --concurrency calls in flight for --seconds seconds, for both kinds,
 and writes benchmarks/results/grpc_load.json. Goals (2-core machine): p50 <= 1 ms,
 p99 <= 5 ms, >= 2,000 QPS.
@@ -57,6 +59,18 @@ ONE_OP = """func.func @add(%a: tensor<256xf32>, %b: tensor<256xf32>) -> tensor<2
 def one_op(n: int) -> str:
     """A one-op kernel on tensor<n x f32>: distinct n, distinct IR hash."""
     return ONE_OP.replace("256", str(n))
+
+
+#: An explicit schedule for the distinct-IR figures, so they time parse + featurize +
+#: predict; a default candidate on a new kernel also asks IREE for its default config
+#: (~0.1-0.3 s, once per kernel), timed separately (distinct_ir_default_*).
+EXPLICIT = pb.Schedule(pipeline="DoubleTilingExpert",
+                       levels=[pb.TileLevel(name="distribution", sizes=[64]),
+                               pb.TileLevel(name="vector_common_parallel", sizes=[8])])
+
+
+def distinct(n: int, default: bool = False) -> pb.PredictRequest:
+    return pb.PredictRequest(mlir=one_op(n), schedules=[] if default else [EXPLICIT])
 
 
 def latencies(stub: pb_grpc.CostModelServiceStub, requests: list[pb.PredictRequest]) -> np.ndarray:
@@ -169,10 +183,10 @@ def main() -> int:
             stub.Predict(req, timeout=60)
         cached_ms = latencies(stub, [req] * args.calls)
         sizes = iter(range(1000, 10**9))
-        distinct_ms = latencies(stub, [pb.PredictRequest(mlir=one_op(next(sizes)))
-                                       for _ in range(args.calls)])
+        distinct_ms = latencies(stub, [distinct(next(sizes)) for _ in range(args.calls)])
+        default_ms = latencies(stub, [distinct(next(sizes), default=True) for _ in range(20)])
         cached_qps, errors, elapsed = qps(stub, lambda: req, args.concurrency, args.seconds)
-        distinct_qps, errors2, _ = qps(stub, lambda: pb.PredictRequest(mlir=one_op(next(sizes))),
+        distinct_qps, errors2, _ = qps(stub, lambda: distinct(next(sizes)),
                                        args.concurrency, args.seconds)
 
         def pct(a: np.ndarray, q: float) -> float:
@@ -194,6 +208,8 @@ def main() -> int:
             "distinct_ir_p50_ms": pct(distinct_ms, 50),
             "distinct_ir_p99_ms": pct(distinct_ms, 99),
             "distinct_ir_qps": round(distinct_qps, 1),
+            "distinct_ir_default_p50_ms": pct(default_ms, 50),
+            "distinct_ir_default_p99_ms": pct(default_ms, 99),
             "calls": args.calls,
             "concurrency": args.concurrency,
             "errors": errors + errors2,

@@ -53,7 +53,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     manifest = training_manifest(
         args.data, dmanifest,
         {"hash": frame.data_hash, "rows": len(frame), "groups": len(set(frame.group)),
-         "families": sorted(set(frame.family))},
+         "families": sorted(set(frame.family)),
+         "defaults_target_cpu": frame.defaults_target_cpu},
         args.seed, info, pre, time.perf_counter() - t0, machine)
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")

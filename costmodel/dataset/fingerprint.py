@@ -38,7 +38,18 @@ def hardware() -> dict:
         "cores": os.cpu_count(),
         "flags": flags,
         "iree_version": str(iree),
+        # The CPU IREE compiles for as "host": its default schedules depend on it (not in
+        # the id, which predates it; the flags above already tell CPUs apart).
+        "iree_target_cpu": _iree_host_cpu(),
     }
+
+
+def _iree_host_cpu() -> str | None:
+    try:
+        from costmodel.programs.compile import target_info
+        return target_info("host").cpu
+    except Exception:  # noqa: BLE001 - a fingerprint must not fail on this
+        return None
 
 
 def load() -> list[float]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from costmodel.errors import InputError
+from costmodel.model.default_configs import resolve_dataset_defaults
 from costmodel.model.features import KernelFeatures, feature_matrix, kernel_features, strip_schedule
 from costmodel.model.targets import TARGETS
 
@@ -38,6 +39,8 @@ class Frame:
     #: such latency labels are far less repeatable (see ``costmodel noise``).
     noisy: np.ndarray | None = None
     latency_ci_rel: np.ndarray | None = None  # relative CI half-width of the median latency
+    #: The IREE target CPU default candidates were resolved for (None: not resolved).
+    defaults_target_cpu: str | None = None
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -82,6 +85,17 @@ def load_frame(root: str, *, progress=None) -> Frame:
     it = order if progress is None else progress(order, "featurizing kernels")
     for key, text in it:
         kernels[key] = kernel_features(text)
+    # Default candidates are featurized by the schedule IREE chose for them (on the CPU the
+    # dataset was measured on): resolved once, kept in DATASET/default_configs.json.
+    wanted: dict[str, tuple[str, set[str]]] = {}
+    for r in main:
+        if r["is_default"] and not r["data_tiling"]:
+            key = stripped_key[r["ir_hash"]]
+            setting = "all" if r["ukernels"] not in (None, "none") else "none"
+            wanted.setdefault(key, (ir_by_hash[r["ir_hash"]], set()))[1].add(setting)
+    cpu, configs = resolve_dataset_defaults(root, manifest, wanted, progress=progress)
+    for key, resolved in configs.items():
+        kernels[key].defaults = resolved
     by_kernel: dict[str, list[int]] = {}
     for i, r in enumerate(main):
         by_kernel.setdefault(stripped_key[r["ir_hash"]], []).append(i)
@@ -110,7 +124,8 @@ def load_frame(root: str, *, progress=None) -> Frame:
         data_hash=digest.hexdigest(), repeats=repeats,
         noisy=np.array([bool(r.get("noisy")) for r in main]),
         latency_ci_rel=np.array([np.nan if r.get("latency_ci_rel") is None
-                                 else float(r["latency_ci_rel"]) for r in main]))
+                                 else float(r["latency_ci_rel"]) for r in main]),
+        defaults_target_cpu=cpu)
 
 
 def group_index(groups: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

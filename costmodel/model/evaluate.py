@@ -84,6 +84,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             out = predict_rows(pre, heads, frame.X[te])
             for name in heads:
                 preds[name]["idx"].append(te)
+                preds[name]["fold"].append(np.full(len(te), fi))
                 for k in ("value", "lower", "upper", "rank_cost"):
                     preds[name][k].append(out[name][k])
             if bar is not None:
@@ -95,7 +96,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
                 continue
             te = np.concatenate(preds[name]["idx"])
             cat = {k: np.concatenate(preds[name][k]) for k in ("value", "lower", "upper",
-                                                               "rank_cost")}
+                                                               "rank_cost", "fold")}
             keep = np.isin(te, _target_rows(frame, name, te))
             te = te[keep]
             cat = {k: v[keep] for k, v in cat.items()}
@@ -140,7 +141,10 @@ def _metrics(frame: Frame, name: str, te: np.ndarray, cat: dict, machine: dict,
              seed: int) -> tuple[dict, dict]:
     """Model metrics and baseline metrics of target ``name`` on test rows ``te``."""
     y = frame.y[name][te]
-    _, members = group_index(frame.group[te])
+    # Rank within (group, fold): one model's scores only. random_within_groups spreads a
+    # group's rows over folds, and ranking scores of different fold models do not compare.
+    _, members = group_index(np.char.add(np.char.add(frame.group[te].astype(str), "#"),
+                                         cat["fold"].astype(str)))
     m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
     m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
     m["interval_coverage"] = coverage(cat["lower"], cat["upper"], y)

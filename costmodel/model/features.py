@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, repeat
 from operator import is_, ne
 
@@ -162,6 +162,12 @@ class KernelFeatures:
     #: a map is one list of (dim, coefficient) terms per result expression.
     structured: list[tuple]
     text_hash: str
+    #: IREE's default schedule of this kernel made explicit, per ukernels setting ("none",
+    #: "all"; None where IREE gave none): default candidates are featurized by it (see
+    #: costmodel.programs.defaults). None = not resolved; defaults keep their plain features.
+    defaults: dict[str, dict | None] | None = None
+    #: The IR with schedules stripped, for resolving defaults on demand (not serialized).
+    source: str | None = field(default=None, repr=False, compare=False)
 
     def root_index(self, ndims: int | None, red_hint: int = 0, par_hint: int = 0) -> int:
         """Index of the op a schedule applies to (-1 if none): the costliest op with
@@ -177,8 +183,11 @@ class KernelFeatures:
         return max(fit or cands or ops, key=lambda t: t[1][0])[0]
 
     def to_dict(self) -> dict:
-        return {"base": self.base.tolist(), "structured": [list(s) for s in self.structured],
-                "text_hash": self.text_hash}
+        out = {"base": self.base.tolist(), "structured": [list(s) for s in self.structured],
+               "text_hash": self.text_hash}
+        if self.defaults is not None:
+            out["defaults"] = self.defaults
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> KernelFeatures:
@@ -196,7 +205,13 @@ class KernelFeatures:
             from costmodel.model.artifact import SchemaMismatchError
             raise SchemaMismatchError(f"precomputed kernel features do not match schema "
                                       f"{FEATURE_SCHEMA}: {e}") from None
-        return cls(base, structured, d.get("text_hash", ""))
+        defaults = d.get("defaults")
+        if defaults is not None and not (isinstance(defaults, Mapping) and all(
+                v is None or isinstance(v, Mapping) for v in defaults.values())):
+            raise InputError("precomputed kernel features: 'defaults' must map a ukernels "
+                             "setting to a schedule dict or null")
+        return cls(base, structured, d.get("text_hash", ""),
+                   None if defaults is None else dict(defaults))
 
 
 def _mask(red: Sequence[bool]) -> int:
@@ -241,8 +256,10 @@ def kernel_features(ir_text: str) -> KernelFeatures:
 
     stripped = strip_schedule(ir_text)
     feats = analyze_text(stripped).to_dict()
-    return kernel_features_from(feats, tokenize(stripped),
-                                hashlib.sha256(stripped.encode()).hexdigest()[:24])
+    k = kernel_features_from(feats, tokenize(stripped),
+                             hashlib.sha256(stripped.encode()).hexdigest()[:24])
+    k.source = stripped
+    return k
 
 
 def kernel_features_from(feats: Mapping, tokens: Sequence[str], text_hash: str = "") -> KernelFeatures:
@@ -430,9 +447,58 @@ def _parse_schedules(schedules: Iterable) -> ScheduleArrays:
         return _schedule_arrays_slow(scheds)
 
 
-def schedule_matrix(kernel: KernelFeatures, schedules: Iterable) -> np.ndarray:
-    """Schedule features for each candidate: shape (n, len(SCHEDULE_NAMES))."""
-    return _schedule_matrix(kernel, _parse_schedules(schedules))
+def schedule_matrix(kernel: KernelFeatures, schedules: Iterable, *,
+                    resolve_cpu: str | None = None) -> np.ndarray:
+    """Schedule features for each candidate: shape (n, len(SCHEDULE_NAMES)).
+
+    ``resolve_cpu``: ask IREE (for that target CPU) for the default schedule of a default
+    candidate the kernel has not resolved yet, once per kernel and ukernels setting."""
+    a = _parse_schedules(schedules)
+    if resolve_cpu is not None:
+        resolve_defaults(kernel, a, resolve_cpu)
+    if kernel.defaults:
+        _substitute_defaults(a, kernel.defaults)
+    return _schedule_matrix(kernel, a)
+
+
+def resolve_defaults(kernel: KernelFeatures, a: ScheduleArrays, target_cpu: str) -> None:
+    """Fill ``kernel.defaults`` for the settings ``a``'s default candidates need (needs the
+    kernel's IR: kernels rebuilt from ``to_dict()`` must carry their ``defaults``)."""
+    rows = default_rows(a)
+    if not rows.size or kernel.source is None:
+        return
+    have = kernel.defaults or {}
+    need = {"all" if u else "none" for u in (a.flags[rows, 3] > 0).tolist()} - set(have)
+    if need:
+        from costmodel.programs.defaults import resolve_default
+        # A new dict, assigned at once: kernels are shared between server threads.
+        kernel.defaults = {**have, **{k: resolve_default(kernel.source, k, target_cpu=target_cpu)
+                                      for k in sorted(need)}}
+
+
+def default_rows(a: ScheduleArrays) -> np.ndarray:
+    """Candidates left to IREE's heuristics that a resolved default can describe: no
+    pipeline, no levels, no data tiling (which rewrites the root into another op)."""
+    return np.flatnonzero((a.flags[:, 0] > 0) & (a.flags[:, 2] == 0) & (a.present.sum(1) == 0))
+
+
+def _substitute_defaults(a: ScheduleArrays, defaults: Mapping[str, dict | None]) -> None:
+    """Give default candidates the tiles and pipeline IREE will use; they keep
+    ``sched.is_default`` (IREE's own lowering may differ from the same explicit config)."""
+    rows = default_rows(a)
+    if not rows.size:
+        return
+    keys = np.where(a.flags[rows, 3] > 0, "all", "none")
+    for key in ("none", "all"):
+        sched = defaults.get(key)
+        sel = rows[keys == key]
+        if sched is None or not sel.size:
+            continue
+        b = _parse_schedules([sched])
+        a.pipe[sel] = b.pipe[0]
+        a.tiles[sel] = b.tiles[0]
+        a.present[sel] = b.present[0]
+        a.ndim[sel] = b.ndim[0]
 
 
 def _schedule_matrix(kernel: KernelFeatures, a: ScheduleArrays) -> np.ndarray:
@@ -663,9 +729,10 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     return out
 
 
-def feature_matrix(kernel: KernelFeatures, schedules: Sequence) -> np.ndarray:
+def feature_matrix(kernel: KernelFeatures, schedules: Sequence, *,
+                   resolve_cpu: str | None = None) -> np.ndarray:
     """Full rows (base ++ schedule) for candidates of one kernel: shape (n, N_FEATURES)."""
-    sm = schedule_matrix(kernel, schedules)
+    sm = schedule_matrix(kernel, schedules, resolve_cpu=resolve_cpu)
     return np.concatenate([np.broadcast_to(kernel.base, (sm.shape[0], N_BASE)), sm], axis=1)
 
 

@@ -50,13 +50,19 @@ class CostModel:
     def targets(self) -> list[str]:
         return list(self.heads)
 
+    @property
+    def defaults_cpu(self) -> str | None:
+        """The target CPU the model saw IREE's defaults resolved for (None: it saw them
+        unresolved, and scores them so)."""
+        return (self.manifest.get("training_data") or {}).get("defaults_target_cpu")
+
     def kernel(self, ir: str) -> KernelFeatures:
         """Parse the IR once; pass the result as ``kernel=`` to score many schedule lists."""
         return kernel_features(ir)
 
     def features(self, ir: str | KernelFeatures, schedules: Sequence) -> np.ndarray:
         k = ir if isinstance(ir, KernelFeatures) else self.kernel(ir)
-        return feature_matrix(k, schedules)
+        return feature_matrix(k, schedules, resolve_cpu=self.defaults_cpu)
 
     def predict(self, ir: str | None = None, schedules: Sequence | None = None, *,
                 targets: Sequence[str] | str | None = None, kernel: KernelFeatures | dict | None = None,
@@ -77,7 +83,8 @@ class CostModel:
                 kernel = self.kernel(ir)
             elif isinstance(kernel, dict):
                 kernel = KernelFeatures.from_dict(kernel)
-            sm = schedule_matrix(kernel, schedules if schedules is not None else [{}])
+            sm = schedule_matrix(kernel, schedules if schedules is not None else [{}],
+                                 resolve_cpu=self.defaults_cpu)
             X = self.pre.transform_parts(kernel.base, sm)
         else:
             features = np.asarray(features, dtype=np.float64)

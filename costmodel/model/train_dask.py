@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from costmodel.errors import InputError
+from costmodel.model.default_configs import dataset_target_cpu
 from costmodel.model.train import ALPHA, MIN_ROWS, training_manifest
 
 #: Fractions of groups held out for validation (early stopping, head choice) and calibration.
@@ -51,8 +52,9 @@ def _meta(targets: list[str]):
     return pd.DataFrame(cols)
 
 
-def featurize_partition(df, targets: list[str], seed: int):
-    """Worker side: feature rows for one partition of whole groups, sorted by group."""
+def featurize_partition(df, targets: list[str], seed: int, resolve_cpu: str | None = None):
+    """Worker side: feature rows for one partition of whole groups, sorted by group.
+    ``resolve_cpu``: default candidates get IREE's defaults for that CPU, as load_frame's."""
     import pandas as pd
 
     from costmodel.model.features import feature_matrix, kernel_features, strip_schedule
@@ -67,7 +69,8 @@ def featurize_partition(df, targets: list[str], seed: int):
         kernels.setdefault(strip_schedule(text), []).append(i)
     for text, idx in kernels.items():
         X[idx] = feature_matrix(kernel_features(text),
-                                [json.loads(df["schedule_json"].iat[i]) for i in idx])
+                                [json.loads(df["schedule_json"].iat[i]) for i in idx],
+                                resolve_cpu=resolve_cpu)
     out = pd.DataFrame(X, columns=_feature_cols())
     records = df[_SAMPLE_COLS].to_dict("records")
     for t in targets:
@@ -108,7 +111,7 @@ def _check_dataset(root: Path) -> dict:
 
 
 def feature_frame(client, root: str | Path, targets: list[str], *, seed: int = 0,
-                  npartitions: int | None = None):
+                  npartitions: int | None = None, resolve_cpu: str | None = None):
     """The featurized training rows as a persisted Dask dataframe (whole groups per partition)."""
     import dask.dataframe as dd
 
@@ -120,7 +123,8 @@ def feature_frame(client, root: str | Path, targets: list[str], *, seed: int = 0
     n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     nparts = npartitions or max(2, 2 * n_workers)
     rows = rows.shuffle("group_id", npartitions=nparts)
-    feats = rows.map_partitions(featurize_partition, targets, seed, meta=_meta(targets))
+    feats = rows.map_partitions(featurize_partition, targets, seed, resolve_cpu,
+                                meta=_meta(targets))
     return client.persist(feats)
 
 
@@ -142,7 +146,8 @@ def fit_dask(client, root: str | Path, targets: list[str], *, seed: int = 0, alp
         return dask.compute(*xs, scheduler=client)
 
     manifest = _check_dataset(Path(root))
-    feats = feature_frame(client, root, targets, seed=seed)
+    cpu = dataset_target_cpu(manifest)
+    feats = feature_frame(client, root, targets, seed=seed, resolve_cpu=cpu)
     cols = _feature_cols()
     Xall = feats[cols].map_partitions(lambda d: d.replace([np.inf, -np.inf], np.nan).fillna(0.0),
                                       meta=feats[cols]._meta)
@@ -232,7 +237,7 @@ def fit_dask(client, root: str | Path, targets: list[str], *, seed: int = 0, alp
             "holdout_metrics": holdout, "alpha": alpha}
     summary = {"rows": int(n), "groups": int(groups), "families": sorted(map(str, families)),
                "hash": "parquet-sha256:" + manifest["files"]["samples.parquet"]["sha256"],
-               "manifest": manifest}
+               "manifest": manifest, "defaults_target_cpu": cpu}
     return pre, heads, info, summary
 
 
@@ -285,7 +290,8 @@ def train_command(args, address: str, say) -> int:
     dm = summary["manifest"]
     machine = microbenchmark()
     manifest = training_manifest(
-        args.data, dm, {k: summary[k] for k in ("hash", "rows", "groups", "families")},
+        args.data, dm, {k: summary[k] for k in ("hash", "rows", "groups", "families",
+                                            "defaults_target_cpu")},
         args.seed, info, pre, time.perf_counter() - t0, machine,
         scheduler=address, engine="xgboost.dask")
     out = save(CostModel(pre, heads, manifest), args.out)

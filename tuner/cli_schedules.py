@@ -194,6 +194,11 @@ def _bench_schedules(args: argparse.Namespace) -> int:
     from tuner.schedules.bench import STRATEGIES, bench
     from tuner.schedules.pool import DEFAULT_CACHE, measure_pools
     address = resolve_scheduler(getattr(args, "scheduler", None))  # a bad address: no work
+    import importlib.util
+    if importlib.util.find_spec("optuna") is None:  # before, not after, measuring the pools
+        print("error: the TPE baseline needs Optuna, a bench extra: "
+              ".venv/bin/pip install -e '.[bench]'", file=sys.stderr)
+        return 2
     model = _load_model(args.cost_model)
     quiet = args.no_progress
     executor = None if address is None else DaskExecutor(address)

@@ -12,6 +12,7 @@ from costmodel.errors import InputError
 from costmodel.model.default_configs import resolve_dataset_defaults
 from costmodel.model.features import KernelFeatures, feature_matrix, kernel_features, strip_schedule
 from costmodel.model.targets import TARGETS
+from costmodel.programs.defaults import default_key
 
 
 @dataclass
@@ -89,10 +90,10 @@ def load_frame(root: str, *, progress=None) -> Frame:
     # dataset was measured on): resolved once, kept in DATASET/default_configs.json.
     wanted: dict[str, tuple[str, set[str]]] = {}
     for r in main:
-        if r["is_default"] and not r["data_tiling"]:
-            key = stripped_key[r["ir_hash"]]
-            setting = "all" if r["ukernels"] not in (None, "none") else "none"
-            wanted.setdefault(key, (ir_by_hash[r["ir_hash"]], set()))[1].add(setting)
+        setting = default_key(json.loads(r["schedule_json"]))
+        if setting is not None:
+            wanted.setdefault(stripped_key[r["ir_hash"]],
+                              (ir_by_hash[r["ir_hash"]], set()))[1].add(setting)
     cpu, configs = resolve_dataset_defaults(root, manifest, wanted, progress=progress)
     for key, resolved in configs.items():
         kernels[key].defaults = resolved

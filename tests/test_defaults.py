@@ -54,8 +54,8 @@ def test_default_candidates_are_featurized_by_the_resolved_schedule(matmul_ir):
     plain = feature_matrix(k, [Schedule.default().to_dict(), explicit, tiled])
     assert k.defaults is None and plain[0, IS_DEFAULT] == 1 and plain[1, IS_DEFAULT] == 0
     assert not np.array_equal(plain[0], plain[1])
-    X = feature_matrix(k, [Schedule.default().to_dict(), explicit, tiled], resolve_cpu="znver3")
-    assert k.defaults == {"none": d}
+    X = feature_matrix(k, [Schedule.default().to_dict(), explicit, tiled], defaults_cpu="znver3")
+    assert k.defaults == {"znver3": {"none": d}}
     # The default row is the explicit row except for the is_default flag ...
     same = np.ones(len(FEATURE_NAMES), dtype=bool)
     same[IS_DEFAULT] = False
@@ -65,12 +65,27 @@ def test_default_candidates_are_featurized_by_the_resolved_schedule(matmul_ir):
     np.testing.assert_array_equal(X[2], plain[2])
     # Precomputed kernels carry their defaults; without them nothing can be resolved.
     k2 = KernelFeatures.from_dict(json.loads(json.dumps(k.to_dict())))
-    np.testing.assert_array_equal(feature_matrix(k2, [Schedule.default().to_dict()]), X[:1])
+    np.testing.assert_array_equal(
+        feature_matrix(k2, [Schedule.default().to_dict()], defaults_cpu="znver3"), X[:1])
     bare = KernelFeatures.from_dict({**k.to_dict(), "defaults": None})
     np.testing.assert_array_equal(
-        feature_matrix(bare, [Schedule.default().to_dict()], resolve_cpu="znver3"), plain[:1])
+        feature_matrix(bare, [Schedule.default().to_dict()], defaults_cpu="znver3"), plain[:1])
     with pytest.raises(Exception, match="defaults"):
         KernelFeatures.from_dict({**k.to_dict(), "defaults": ["not", "a", "map"]})
+    with pytest.raises(Exception, match="defaults"):
+        KernelFeatures.from_dict({**k.to_dict(), "defaults": {"none": d}})  # no CPU level
+    # Without a CPU nothing is substituted (a model trained on unresolved defaults).
+    np.testing.assert_array_equal(feature_matrix(k, [Schedule.default().to_dict()]), plain[:1])
+
+
+def test_one_kernel_keeps_the_defaults_of_each_cpu(matmul_ir):
+    # Kernels are cached across the server's models, which may be for other CPUs.
+    k = kernel_features(matmul_ir)
+    dflt = [Schedule.default().to_dict()]
+    zen3 = feature_matrix(k, dflt, defaults_cpu="znver3")
+    zen4 = feature_matrix(k, dflt, defaults_cpu="znver4")
+    assert set(k.defaults) == {"znver3", "znver4"} and not np.array_equal(zen3, zen4)
+    np.testing.assert_array_equal(feature_matrix(k, dflt, defaults_cpu="znver3"), zen3)
 
 
 def test_dataset_defaults_are_kept_beside_it_and_reused(dataset, monkeypatch, tmp_path):
@@ -117,7 +132,7 @@ def test_model_resolves_defaults_when_predicting(dataset, model_dir):
     d = resolve_default(ir, "none", target_cpu=model.defaults_cpu)
     explicit = Schedule.make(d["pipeline"], d["levels"]).to_dict()
     p = model.predict(kernel=k, schedules=[Schedule.default().to_dict(), explicit])
-    assert k.defaults == {"none": d}
+    assert k.defaults == {model.defaults_cpu: {"none": d}}
     X = model.features(k, [Schedule.default().to_dict(), explicit])
     same = np.ones(len(FEATURE_NAMES), dtype=bool)
     same[IS_DEFAULT] = False

@@ -96,13 +96,14 @@ def load_frame(root: str, *, progress=None) -> Frame:
                               (ir_by_hash[r["ir_hash"]], set()))[1].add(setting)
     cpu, configs = resolve_dataset_defaults(root, manifest, wanted, progress=progress)
     for key, resolved in configs.items():
-        kernels[key].defaults = resolved
+        kernels[key].defaults = {cpu: resolved}
     by_kernel: dict[str, list[int]] = {}
     for i, r in enumerate(main):
         by_kernel.setdefault(stripped_key[r["ir_hash"]], []).append(i)
     X = np.zeros((len(main), len(FEATURE_NAMES)))
     for key, idx in by_kernel.items():
-        X[idx] = feature_matrix(kernels[key], [json.loads(main[i]["schedule_json"]) for i in idx])
+        X[idx] = feature_matrix(kernels[key], [json.loads(main[i]["schedule_json"]) for i in idx],
+                                defaults_cpu=cpu)
     y = {}
     for name, t in TARGETS.items():
         y[name] = np.array([np.nan if (v := t.value(r)) is None else v for r in main])

@@ -162,10 +162,10 @@ class KernelFeatures:
     #: a map is one list of (dim, coefficient) terms per result expression.
     structured: list[tuple]
     text_hash: str
-    #: IREE's default schedule of this kernel made explicit, per ukernels setting ("none",
-    #: "all"; None where IREE gave none): default candidates are featurized by it (see
-    #: costmodel.programs.defaults). None = not resolved; defaults keep their plain features.
-    defaults: dict[str, dict | None] | None = None
+    #: IREE's default schedule of this kernel made explicit, per target CPU and ukernels
+    #: setting ("none", "all"; None where IREE gave none), e.g. {"znver3": {"none": {...}}}:
+    #: default candidates are featurized by it (see costmodel.programs.defaults).
+    defaults: dict[str, dict[str, dict | None]] | None = None
     #: The IR with schedules stripped, for resolving defaults on demand (not serialized).
     source: str | None = field(default=None, repr=False, compare=False)
 
@@ -207,11 +207,13 @@ class KernelFeatures:
                                       f"{FEATURE_SCHEMA}: {e}") from None
         defaults = d.get("defaults")
         if defaults is not None and not (isinstance(defaults, Mapping) and all(
-                v is None or isinstance(v, Mapping) for v in defaults.values())):
-            raise InputError("precomputed kernel features: 'defaults' must map a ukernels "
-                             "setting to a schedule dict or null")
+                isinstance(per, Mapping) and all(v is None or isinstance(v, Mapping)
+                                                 for v in per.values())
+                for per in defaults.values())):
+            raise InputError("precomputed kernel features: 'defaults' must map a target CPU "
+                             "to {ukernels setting: schedule dict or null}")
         return cls(base, structured, d.get("text_hash", ""),
-                   None if defaults is None else dict(defaults))
+                   None if defaults is None else {c: dict(v) for c, v in defaults.items()})
 
 
 def _mask(red: Sequence[bool]) -> int:
@@ -448,32 +450,38 @@ def _parse_schedules(schedules: Iterable) -> ScheduleArrays:
 
 
 def schedule_matrix(kernel: KernelFeatures, schedules: Iterable, *,
-                    resolve_cpu: str | None = None) -> np.ndarray:
+                    defaults_cpu: str | None = None) -> np.ndarray:
     """Schedule features for each candidate: shape (n, len(SCHEDULE_NAMES)).
 
-    ``resolve_cpu``: ask IREE (for that target CPU) for the default schedule of a default
-    candidate the kernel has not resolved yet, once per kernel and ukernels setting."""
+    ``defaults_cpu``: featurize default candidates by IREE's default schedule for that
+    target CPU (asking IREE, once per kernel, CPU and ukernels setting, when the kernel
+    does not have it yet); None leaves them featureless."""
     a = _parse_schedules(schedules)
-    if resolve_cpu is not None:
-        resolve_defaults(kernel, a, resolve_cpu)
-    if kernel.defaults:
-        _substitute_defaults(a, kernel.defaults)
+    if defaults_cpu is not None:
+        resolved = resolve_defaults(kernel, a, defaults_cpu)
+        if resolved:
+            _substitute_defaults(a, resolved)
     return _schedule_matrix(kernel, a)
 
 
-def resolve_defaults(kernel: KernelFeatures, a: ScheduleArrays, target_cpu: str) -> None:
-    """Fill ``kernel.defaults`` for the settings ``a``'s default candidates need (needs the
-    kernel's IR: kernels rebuilt from ``to_dict()`` must carry their ``defaults``)."""
+def resolve_defaults(kernel: KernelFeatures, a: ScheduleArrays,
+                     target_cpu: str) -> dict[str, dict | None]:
+    """``kernel.defaults[target_cpu]``, filled for the settings ``a``'s default candidates
+    need (asking IREE needs the kernel's IR: kernels rebuilt from ``to_dict()`` carry
+    only the defaults they were saved with)."""
+    have = (kernel.defaults or {}).get(target_cpu, {})
     rows = default_rows(a)
     if not rows.size or kernel.source is None:
-        return
-    have = kernel.defaults or {}
+        return have
     need = {"all" if u else "none" for u in (a.flags[rows, 3] > 0).tolist()} - set(have)
     if need:
         from costmodel.programs.defaults import resolve_default
-        # A new dict, assigned at once: kernels are shared between server threads.
-        kernel.defaults = {**have, **{k: resolve_default(kernel.source, k, target_cpu=target_cpu)
-                                      for k in sorted(need)}}
+        have = {**have, **{k: resolve_default(kernel.source, k, target_cpu=target_cpu)
+                           for k in sorted(need)}}
+        # New dicts, assigned at once: kernels are shared between server threads (and
+        # between models, which may want other CPUs).
+        kernel.defaults = {**(kernel.defaults or {}), target_cpu: have}
+    return have
 
 
 def default_rows(a: ScheduleArrays) -> np.ndarray:
@@ -730,9 +738,9 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
 
 
 def feature_matrix(kernel: KernelFeatures, schedules: Sequence, *,
-                   resolve_cpu: str | None = None) -> np.ndarray:
+                   defaults_cpu: str | None = None) -> np.ndarray:
     """Full rows (base ++ schedule) for candidates of one kernel: shape (n, N_FEATURES)."""
-    sm = schedule_matrix(kernel, schedules, resolve_cpu=resolve_cpu)
+    sm = schedule_matrix(kernel, schedules, defaults_cpu=defaults_cpu)
     return np.concatenate([np.broadcast_to(kernel.base, (sm.shape[0], N_BASE)), sm], axis=1)
 
 

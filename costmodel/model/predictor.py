@@ -62,7 +62,7 @@ class CostModel:
 
     def features(self, ir: str | KernelFeatures, schedules: Sequence) -> np.ndarray:
         k = ir if isinstance(ir, KernelFeatures) else self.kernel(ir)
-        return feature_matrix(k, schedules, resolve_cpu=self.defaults_cpu)
+        return feature_matrix(k, schedules, defaults_cpu=self.defaults_cpu)
 
     def predict(self, ir: str | None = None, schedules: Sequence | None = None, *,
                 targets: Sequence[str] | str | None = None, kernel: KernelFeatures | dict | None = None,
@@ -84,7 +84,7 @@ class CostModel:
             elif isinstance(kernel, dict):
                 kernel = KernelFeatures.from_dict(kernel)
             sm = schedule_matrix(kernel, schedules if schedules is not None else [{}],
-                                 resolve_cpu=self.defaults_cpu)
+                                 defaults_cpu=self.defaults_cpu)
             X = self.pre.transform_parts(kernel.base, sm)
         else:
             features = np.asarray(features, dtype=np.float64)

@@ -52,9 +52,9 @@ def _meta(targets: list[str]):
     return pd.DataFrame(cols)
 
 
-def featurize_partition(df, targets: list[str], seed: int, resolve_cpu: str | None = None):
+def featurize_partition(df, targets: list[str], seed: int, defaults_cpu: str | None = None):
     """Worker side: feature rows for one partition of whole groups, sorted by group.
-    ``resolve_cpu``: default candidates get IREE's defaults for that CPU, as load_frame's."""
+    ``defaults_cpu``: default candidates get IREE's defaults for that CPU, as load_frame's."""
     import pandas as pd
 
     from costmodel.model.features import feature_matrix, kernel_features, strip_schedule
@@ -70,7 +70,7 @@ def featurize_partition(df, targets: list[str], seed: int, resolve_cpu: str | No
     for text, idx in kernels.items():
         X[idx] = feature_matrix(kernel_features(text),
                                 [json.loads(df["schedule_json"].iat[i]) for i in idx],
-                                resolve_cpu=resolve_cpu)
+                                defaults_cpu=defaults_cpu)
     out = pd.DataFrame(X, columns=_feature_cols())
     records = df[_SAMPLE_COLS].to_dict("records")
     for t in targets:
@@ -111,7 +111,7 @@ def _check_dataset(root: Path) -> dict:
 
 
 def feature_frame(client, root: str | Path, targets: list[str], *, seed: int = 0,
-                  npartitions: int | None = None, resolve_cpu: str | None = None):
+                  npartitions: int | None = None, defaults_cpu: str | None = None):
     """The featurized training rows as a persisted Dask dataframe (whole groups per partition)."""
     import dask.dataframe as dd
 
@@ -123,7 +123,7 @@ def feature_frame(client, root: str | Path, targets: list[str], *, seed: int = 0
     n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     nparts = npartitions or max(2, 2 * n_workers)
     rows = rows.shuffle("group_id", npartitions=nparts)
-    feats = rows.map_partitions(featurize_partition, targets, seed, resolve_cpu,
+    feats = rows.map_partitions(featurize_partition, targets, seed, defaults_cpu,
                                 meta=_meta(targets))
     return client.persist(feats)
 
@@ -147,7 +147,7 @@ def fit_dask(client, root: str | Path, targets: list[str], *, seed: int = 0, alp
 
     manifest = _check_dataset(Path(root))
     cpu = dataset_target_cpu(manifest)
-    feats = feature_frame(client, root, targets, seed=seed, resolve_cpu=cpu)
+    feats = feature_frame(client, root, targets, seed=seed, defaults_cpu=cpu)
     cols = _feature_cols()
     Xall = feats[cols].map_partitions(lambda d: d.replace([np.inf, -np.inf], np.nan).fillna(0.0),
                                       meta=feats[cols]._meta)

@@ -458,19 +458,20 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable, *,
     does not have it yet); None leaves them featureless."""
     a = _parse_schedules(schedules)
     if defaults_cpu is not None:
-        resolved = resolve_defaults(kernel, a, defaults_cpu)
-        if resolved:
-            _substitute_defaults(a, resolved)
+        rows = default_rows(a)
+        if rows.size:
+            resolved = resolve_defaults(kernel, a, rows, defaults_cpu)
+            if resolved:
+                _substitute_defaults(a, rows, resolved)
     return _schedule_matrix(kernel, a)
 
 
-def resolve_defaults(kernel: KernelFeatures, a: ScheduleArrays,
+def resolve_defaults(kernel: KernelFeatures, a: ScheduleArrays, rows: np.ndarray,
                      target_cpu: str) -> dict[str, dict | None]:
-    """``kernel.defaults[target_cpu]``, filled for the settings ``a``'s default candidates
-    need (asking IREE needs the kernel's IR: kernels rebuilt from ``to_dict()`` carry
-    only the defaults they were saved with)."""
+    """``kernel.defaults[target_cpu]``, filled for the settings the default candidates
+    ``rows`` of ``a`` need (asking IREE needs the kernel's IR: kernels rebuilt from
+    ``to_dict()`` carry only the defaults they were saved with)."""
     have = (kernel.defaults or {}).get(target_cpu, {})
-    rows = default_rows(a)
     if not rows.size or kernel.source is None:
         return have
     need = {"all" if u else "none" for u in (a.flags[rows, 3] > 0).tolist()} - set(have)
@@ -490,12 +491,10 @@ def default_rows(a: ScheduleArrays) -> np.ndarray:
     return np.flatnonzero((a.flags[:, 0] > 0) & (a.flags[:, 2] == 0) & (a.present.sum(1) == 0))
 
 
-def _substitute_defaults(a: ScheduleArrays, defaults: Mapping[str, dict | None]) -> None:
-    """Give default candidates the tiles and pipeline IREE will use; they keep
+def _substitute_defaults(a: ScheduleArrays, rows: np.ndarray,
+                         defaults: Mapping[str, dict | None]) -> None:
+    """Give the default candidates ``rows`` the tiles and pipeline IREE will use; they keep
     ``sched.is_default`` (IREE's own lowering may differ from the same explicit config)."""
-    rows = default_rows(a)
-    if not rows.size:
-        return
     keys = np.where(a.flags[rows, 3] > 0, "all", "none")
     for key in ("none", "all"):
         sched = defaults.get(key)

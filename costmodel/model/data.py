@@ -88,9 +88,10 @@ def load_frame(root: str, *, progress=None) -> Frame:
         kernels[key] = kernel_features(text)
     # Default candidates are featurized by the schedule IREE chose for them (on the CPU the
     # dataset was measured on): resolved once, kept in DATASET/default_configs.json.
+    scheds = [json.loads(r["schedule_json"]) for r in main]
     wanted: dict[str, tuple[str, set[str]]] = {}
-    for r in main:
-        setting = default_key(json.loads(r["schedule_json"]))
+    for r, sched in zip(main, scheds):
+        setting = default_key(sched)
         if setting is not None:
             wanted.setdefault(stripped_key[r["ir_hash"]],
                               (ir_by_hash[r["ir_hash"]], set()))[1].add(setting)
@@ -102,8 +103,7 @@ def load_frame(root: str, *, progress=None) -> Frame:
         by_kernel.setdefault(stripped_key[r["ir_hash"]], []).append(i)
     X = np.zeros((len(main), len(FEATURE_NAMES)))
     for key, idx in by_kernel.items():
-        X[idx] = feature_matrix(kernels[key], [json.loads(main[i]["schedule_json"]) for i in idx],
-                                defaults_cpu=cpu)
+        X[idx] = feature_matrix(kernels[key], [scheds[i] for i in idx], defaults_cpu=cpu)
     y = {}
     for name, t in TARGETS.items():
         y[name] = np.array([np.nan if (v := t.value(r)) is None else v for r in main])

@@ -31,14 +31,13 @@ def resolve_dataset_defaults(root: str | os.PathLike, manifest: Mapping,
     """``wanted``: kernel key -> (IR text, ukernels settings needed). Returns the target
     CPU and key -> {setting: schedule dict or None}; ``(None, {})`` when the dataset does
     not say which CPU it was measured on (its default candidates then stay unresolved)."""
-    from iree.compiler import version as iree_version
-
+    from costmodel.dataset.fingerprint import hardware
     from costmodel.programs.defaults import resolve_default
 
     cpu = dataset_target_cpu(manifest)
     if cpu is None:
         return None, {}
-    iree = str(getattr(iree_version, "VERSION", "?"))
+    iree = hardware()["iree_version"]
     path = Path(root) / FILE
     configs: dict[str, dict] = {}
     if path.is_file():

@@ -13,12 +13,8 @@ with other loops, so its tiles do not describe the kernel's root op.
 
 from __future__ import annotations
 
-import re
-
 from costmodel.programs.compile import DEFAULT_TARGET_CPU, executable_configurations
 from costmodel.programs.schedule import Schedule
-
-_PIPELINE_RE = re.compile(r"pipeline = #iree_cpu\.pipeline<(\w+)>")
 
 
 def default_key(schedule: dict) -> str | None:
@@ -37,7 +33,7 @@ def resolve_default(ir_text: str, ukernels: str = "none", *,
     are ignored), as a ``Schedule.to_dict()`` dict; None when IREE rejects the module or
     no op gets a ``distribution`` level."""
     from costmodel.ir import analyze_text
-    from costmodel.programs.dispatches import strip_schedules
+    from costmodel.programs.dispatches import PIPELINE_RE, strip_schedules
 
     flags = Schedule.default(ukernels=ukernels == "all").compile_flags()
     try:
@@ -53,7 +49,7 @@ def resolve_default(ir_text: str, ukernels: str = "none", *,
     root = max(roots, key=lambda o: o.get("flops", 0))
     pipe = (root.get("schedule") or {}).get("pipeline")
     if not pipe:
-        m = _PIPELINE_RE.search(dump)
+        m = PIPELINE_RE.search(dump)
         pipe = m.group(1) if m else "Default"
     levels = {k: [int(t) for t in v] for k, v in root["schedule"]["levels"].items()}
     return {"pipeline": pipe, "levels": levels, "peeling": False,

@@ -54,7 +54,8 @@ _ENTRY_RE = re.compile(
 _EXPORT_RE = re.compile(r"hal\.executable\.export public @(\S+) ordinal")
 _KIND_RE = re.compile(r"_dispatch_\d+_([a-z_]+?)(?:_\d|$)")
 _ROOT_CFG_RE = re.compile(r"lowering_config = (#iree_cpu\.lowering_config<[^>]*distribution[^>]*>)")
-_PIPELINE_RE = re.compile(r"pipeline = #iree_cpu\.pipeline<(\w+)>")
+#: The pipeline in a configured dump (``--compile-to=executable-configurations``).
+PIPELINE_RE = re.compile(r"pipeline = #iree_cpu\.pipeline<(\w+)>")
 _SCHEDULE_ATTRS = ("lowering_config", "translation_info", "compilation_info")
 
 
@@ -114,7 +115,7 @@ def dump_dispatches(model_mlir: str, model: str, flags: Sequence[str] = (), *,
             name = export.group(1)
             kind = _KIND_RE.search(name)
             cfg = _ROOT_CFG_RE.search(text)
-            pipe = _PIPELINE_RE.search(text)
+            pipe = PIPELINE_RE.search(text)
             out.append(Dispatch(model=model, name=name, mlir=strip_schedules(text),
                                 entry=entry.group(1), kind=kind.group(1) if kind else "other",
                                 default_config=cfg.group(1) if cfg else None,

@@ -19,9 +19,8 @@ from costmodel.errors import InputError
 from costmodel.ir import analyze_text
 from costmodel.programs import LoopInfo, Schedule, executable_configurations, target_info
 from costmodel.programs.constraints import check_tiles
-from costmodel.programs.dispatches import strip_schedules
+from costmodel.programs.dispatches import PIPELINE_RE, strip_schedules
 
-_PIPELINE_RE = re.compile(r"pipeline = #iree_cpu\.pipeline<(\w+)>")
 _EXPORT_RE = re.compile(r"hal\.executable\.export public @(\S+) ordinal")
 _ENTRY_RE = re.compile(r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
 _ELEM_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i8": 1, "i32": 4, "f64": 8, "i64": 8}
@@ -118,7 +117,7 @@ def analyze_dispatch(mlir: str, *, name: str | None = None, entry: str | None = 
     root = ops[i]
     loops = LoopInfo(ranges=tuple(root["loops"]["ranges"]),
                      iterators=tuple(root["loops"]["iterator_types"]))
-    pm = _PIPELINE_RE.search(configured)
+    pm = PIPELINE_RE.search(configured)
     pipeline = pm.group(1) if pm else "Default"
     levels = {k: v for k, v in root["schedule"]["levels"].items()}
     default = Schedule.make(pipeline, levels)

@@ -251,7 +251,7 @@ def test_blended_ordering_combines_both_heads():
 def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):
     """The shipped model's every head, exported and run by ONNX Runtime, against both native
     paths (XGBoost and the numpy forest) on every third row of the shipped dataset (~3,300
-    rows; `costmodel export-onnx --check-data datasets/cpu-v1` checks all of them)."""
+    rows; `costmodel export-onnx --check-data datasets/cpu-v2` checks all of them)."""
     pytest.importorskip("onnxmltools")
     ort = pytest.importorskip("onnxruntime")
     from pathlib import Path
@@ -259,7 +259,7 @@ def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):
     from costmodel.model.data import load_frame
     from costmodel.model.onnx_export import check, export
     root = Path(__file__).resolve().parent.parent
-    model, data = root / "models" / "default", root / "datasets" / "cpu-v1"
+    model, data = root / "models" / "default", root / "datasets" / "cpu-v2"
     out = export(str(model), str(tmp_path / "onnx"))
     X = load_frame(str(data)).X[::3]
     worst = check(str(model), str(out), X)

@@ -234,6 +234,7 @@ def test_blended_ordering_combines_both_heads():
 
     class Const:  # a booster stand-in with fixed outputs (intercept 0, see heads.margin)
         _cm_base = 0.0
+        _cm_rounds = 1
 
         def __init__(self, v):
             self.v = np.asarray(v, dtype=np.float32)

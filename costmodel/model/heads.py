@@ -131,9 +131,9 @@ def margin(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
     if base is None:
         cfg = json.loads(booster.save_config())["learner"]["learner_model_param"]
         base = booster._cm_base = float(str(cfg["base_score"]).strip("[]"))
+        booster._cm_rounds = booster.num_boosted_rounds()
     zeros = np.zeros(len(X), dtype=np.float32)
-    rounds = getattr(booster, "num_boosted_rounds", None)  # test doubles may lack it
-    n = rounds() if rounds else 0
+    n = booster._cm_rounds
     if n <= TREE_CHUNK:
         return booster.inplace_predict(X, base_margin=zeros).astype(np.float64) + base
     # XGBoost's running float32 sum rounds every tree added to a large accumulator: over

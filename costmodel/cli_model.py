@@ -44,12 +44,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     frame = load_frame(args.data, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
-    say("microbenchmark (roofline baseline): ...")
+    say("microbenchmark (roofline baseline and latency base margin): ...")
     machine = microbenchmark()
     say(f"  {machine['peak_flops_per_s'] / 1e9:.1f} GFLOP/s, "
         f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
     say(f"training {', '.join(targets)} (XGBoost, 1 thread, early stopping on held-out groups)")
-    pre, heads, info = fit(frame, targets, seed=args.seed, say=say, progress=_progress(args.quiet))
+    pre, heads, info = fit(frame, targets, seed=args.seed, machine=machine, say=say,
+                           progress=_progress(args.quiet))
     manifest = training_manifest(
         args.data, dmanifest,
         {"hash": frame.data_hash, "rows": len(frame), "groups": len(set(frame.group)),

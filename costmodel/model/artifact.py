@@ -5,7 +5,8 @@ Layout of a model directory::
     manifest.json        format, feature schema, training-data hash, metrics, library
                          versions, machine microbenchmark, sha256 of every other file
     preprocess.json      kept feature columns (by name)
-    heads.json           per target: transform, conformal half-width, chosen ranking head
+    heads.json           per target: transform, conformal half-width, chosen ranking head,
+                         the regression head's base margin (offset.py), if any
     <target>.reg.ubj     XGBoost regression head (log target)
     <target>.rank.ubj    XGBoost ranking head
 
@@ -30,12 +31,16 @@ from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaM
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
 from costmodel.model.forest import checked_forest
 from costmodel.model.heads import TargetHeads
+from costmodel.model.offset import RooflineOffset
 from costmodel.model.predictor import CostModel
 from costmodel.model.preprocess import Preprocessor
 from costmodel.model.targets import TARGETS
 
 FORMAT = "costmodel-model"
-FORMAT_VERSION = 1
+#: 2: heads.json may give a regression head a base margin (``regression_offset``), which
+#: code reading format 1 would silently leave out. Format 1 models (no offsets) still load.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 _sha256 = file_sha256
@@ -87,7 +92,9 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
                        "unit": h.target.unit, "conformal_log_half_width": h.q, "alpha": h.alpha,
                        "rank_source": h.rank_source, "regression": reg_file, "ranking": rank_file,
                        "regression_rounds": h.reg_rounds, "ranking_rounds": h.rank_rounds,
-                       "rank_weight": h.rank_weight}
+                       "rank_weight": h.rank_weight,
+                       "regression_offset": None if h.offset is None
+                       else h.offset.to_json(model.pre.names)}
     _write_json(out / "heads.json", heads)
     files["heads.json"] = None
     manifest = dict(model.manifest)
@@ -124,9 +131,9 @@ def verify(path: str | os.PathLike) -> dict:
     """Check format, feature schema and every checksum; return the manifest."""
     path = Path(path)
     manifest = read_manifest(path)
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise ArtifactError(f"{path}: model format version {manifest.get('format_version')}, "
-                            f"this code reads {FORMAT_VERSION}")
+                            f"this code reads {', '.join(map(str, READABLE_VERSIONS))}")
     if (manifest.get("feature_schema") != FEATURE_SCHEMA
             or manifest.get("feature_names_sha256") != feature_names_hash()):
         same = manifest.get("feature_schema") == FEATURE_SCHEMA
@@ -171,7 +178,9 @@ def load(path: str | os.PathLike) -> CostModel:
         heads[name] = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
                                   float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
                                   int(h["ranking_rounds"]),
-                                  rank_weight=float(h.get("rank_weight", 0.0)))
+                                  rank_weight=float(h.get("rank_weight", 0.0)),
+                                  offset=RooflineOffset.from_json(h.get("regression_offset"),
+                                                                  pre.names))
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
         if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())

@@ -80,7 +80,8 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             if say:
                 say(f"{split_name}: fold {fi + 1}/{len(sp.folds)}: train {len(tr)} rows, "
                     f"test {len(te)} rows")
-            pre, heads, _ = fit(frame.take(tr), targets, seed=seed + fi, say=None)
+            pre, heads, _ = fit(frame.take(tr), targets, seed=seed + fi, machine=machine,
+                                 say=None)
             out = predict_rows(pre, heads, frame.X[te])
             for name in heads:
                 preds[name]["idx"].append(te)

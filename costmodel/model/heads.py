@@ -11,6 +11,7 @@ import xgboost as xgb
 
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
+from costmodel.model.offset import RooflineOffset
 from costmodel.model.targets import Target
 
 REG_PARAMS = {"objective": "reg:squarederror", "eta": 0.1, "max_depth": 6,
@@ -31,8 +32,14 @@ EARLY_STOP = 50
 #: colsample 0.5) gained a little more on unseen families (MAPE 0.763) but needed 550 trees,
 #: which cut scoring from ~58k to ~37k candidates/s (benchmarks/score.py); a two-stage head
 #: (kernel level, then within-group) raised unseen-models MAPE 0.44 -> 0.59. Both dropped.
+#: The latency regression head (which fits log latency over the roofline, see offset.py)
+#: learns faster and deeper: early stopping picked 70-470 trees instead of ~660 at eta 0.1 /
+#: depth 6, which scoring speed pays for on every candidate, for a little quality
+#: (`costmodel eval` on datasets/cpu-v2, means over seeds 0-2: unseen shapes tau 0.520 vs
+#: 0.525, MAPE 0.456 vs 0.447; unseen families tau 0.380 vs 0.384; the seed spread is ~0.01).
 TARGET_PARAMS: dict[str, dict[str, dict]] = {
-    "latency": {"ranking": {"eta": 0.05, "max_depth": 4}},
+    "latency": {"ranking": {"eta": 0.05, "max_depth": 4},
+                "regression": {"eta": 0.15, "max_depth": 7}},
 }
 
 
@@ -164,11 +171,15 @@ class TargetHeads:
     fast_rank: Forest | None = None
     #: "blend": cost = log-scale regression - rank_weight * ranking score.
     rank_weight: float = 0.0
+    #: Base margin of the regression head (it fits the log target minus this), or None.
+    offset: RooflineOffset | None = None
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:
-            return self.fast_reg.predict(X)
-        return margin(self.reg, X)
+            z = self.fast_reg.predict(X)
+        else:
+            z = margin(self.reg, X)
+        return z if self.offset is None else z + self.offset(X)
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""

@@ -17,6 +17,10 @@ whatever order or thread split ONNX Runtime sums the trees in. (With float32 acc
 the result depended on that split: bit-identical to XGBoost on one thread, 3.8e-6 off on
 two.) What remains between ONNX and the native predictor is XGBoost's own float32 sum of the
 leaves (see heads.margin), at most 6.8e-6 relative over the shipped model and dataset.
+
+A regression head with a base margin (offset.py: the latency head's log roofline) has it
+computed inside the graph from the same input columns, in float64, and added to the
+ensemble's output before the final cast; the output is still the full log-scale prediction.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import xgboost as xgb
 from costmodel.errors import InputError
 from costmodel.model.artifact import load
 from costmodel.model.heads import margin
+from costmodel.model.offset import FLOOR_S, RooflineOffset
 
 
 def _as_regressor(booster: xgb.Booster, n_features: int) -> xgb.XGBRegressor:
@@ -52,7 +57,36 @@ def _intercept(booster: xgb.Booster) -> float:
     return float(str(cfg["base_score"]).strip("[]"))
 
 
-def _double_ensemble(onx, booster: xgb.Booster, k: int):
+def _offset_nodes(offset: RooflineOffset, x: str, out: str):
+    """ONNX nodes computing ``offset(X)`` (offset.py, the same operations in float64) from
+    the float64 features ``x`` into ``out`` of shape (n, 1); returns (initializers, nodes)."""
+    from onnx import TensorProto, helper
+
+    n = helper.make_node
+    inits = [helper.make_tensor(f"off_{name}", TensorProto.DOUBLE, [], [v]) for name, v in
+             (("one", 1.0), ("peak", offset.peak_flops_per_s),
+              ("bw", offset.bandwidth_bytes_per_s), ("overhead", offset.overhead_s),
+              ("floor", FLOOR_S))]
+    nodes = []
+    for c, col in (("flops", offset.flops_col), ("bytes", offset.bytes_col),
+                   ("pad", offset.pad_col)):
+        # Gather with indices of shape (1,) along axis 1 keeps the column as (n, 1).
+        inits.append(helper.make_tensor(f"off_{c}_col", TensorProto.INT64, [1], [col]))
+        nodes += [n("Gather", [x, f"off_{c}_col"], [f"off_{c}"], axis=1),
+                  n("Exp", [f"off_{c}"], [f"off_{c}_exp"])]
+    nodes += [n("Sub", ["off_flops_exp", "off_one"], ["off_flops_n"]),
+              n("Mul", ["off_flops_n", "off_pad_exp"], ["off_padded"]),
+              n("Div", ["off_padded", "off_peak"], ["off_compute"]),
+              n("Sub", ["off_bytes_exp", "off_one"], ["off_bytes_n"]),
+              n("Div", ["off_bytes_n", "off_bw"], ["off_memory"]),
+              n("Max", ["off_compute", "off_memory"], ["off_bound"]),
+              n("Add", ["off_bound", "off_overhead"], ["off_time"]),
+              n("Max", ["off_time", "off_floor"], ["off_max"]),
+              n("Log", ["off_max"], [out])]
+    return inits, nodes
+
+
+def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None):
     """The converter's float32 TreeEnsembleRegressor rebuilt to run in float64 (see the
     module docstring): same trees, thresholds and leaves, widened without rounding."""
     from onnx import TensorProto, helper
@@ -71,13 +105,22 @@ def _double_ensemble(onx, booster: xgb.Booster, k: int):
     kept["base_values_as_tensor"] = helper.make_tensor(
         "base_values_as_tensor", TensorProto.DOUBLE, [1], [_intercept(booster)])
     out_name = onx.graph.output[0].name
+    ens = out_name if offset is None else "ensemble"
     nodes = [helper.make_node("Cast", ["features"], ["features_f64"], to=TensorProto.DOUBLE),
-             helper.make_node("TreeEnsembleRegressor", ["features_f64"], [out_name],
+             helper.make_node("TreeEnsembleRegressor", ["features_f64"], [ens],
                               domain="ai.onnx.ml", **kept)]
+    inits = []
+    if offset is not None:
+        inits, off_nodes = _offset_nodes(offset, "features_f64", "offset")
+        nodes += off_nodes + [
+            helper.make_node("Cast", [ens], ["ensemble_f64"], to=TensorProto.DOUBLE),
+            helper.make_node("Add", ["ensemble_f64", "offset"], ["with_offset"]),
+            helper.make_node("Cast", ["with_offset"], [out_name], to=TensorProto.FLOAT)]
     graph = helper.make_graph(
         nodes, onx.graph.name or "xgboost",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, k])],
-        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [None, 1])])
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [None, 1])],
+        initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15),
                                                     helper.make_opsetid("ai.onnx.ml", 3)],
                               producer_name="costmodel export-onnx")
@@ -105,7 +148,7 @@ def export(model_dir: str, out: str | None = None) -> Path:
             onx = convert_xgboost(_as_regressor(booster, k),
                                   initial_types=[("features", FloatTensorType([None, k]))],
                                   target_opset=15)
-            onx = _double_ensemble(onx, booster, k)
+            onx = _double_ensemble(onx, booster, k, h.offset if kind == "reg" else None)
             onnx.checker.check_model(onx)
             f = outdir / f"{name}.{kind}.onnx"
             f.write_bytes(onx.SerializeToString())
@@ -152,6 +195,8 @@ def check(model_dir: str, onnx_dir: str, X: np.ndarray) -> dict[str, float]:
             if forest is not None:
                 natives.append(np.concatenate([forest.predict(Xk[i:i + 1024])
                                                for i in range(0, len(Xk), 1024)]))
+            if kind == "reg" and h.offset is not None:
+                natives = [v + h.offset(Xk) for v in natives]
             rel_max = 0.0
             for want in natives:
                 if kind == "reg":

@@ -42,15 +42,17 @@ def _tables(result: dict, block: str, base: str, noise: dict, label: str) -> lis
 
 
 def markdown(result: dict) -> str:
+    machine = result.get("machine", {})
     lines = [f"# Cost model evaluation: `{result.get('model')}` on `{result.get('data')}`", ""]
     lines += [f"- rows (feasible, run `main`): {result.get('rows')}, groups: {result.get('groups')}",
               f"- dataset hash: `{result.get('data_hash', '')[:16]}`; model trained on "
               f"`{(result.get('model_data_hash') or '')[:16]}`",
               f"- folds per split: {result.get('folds')}; metrics pooled over the test folds; "
               "every fold retrains the model on its training rows only",
-              f"- roofline machine: {result.get('machine', {}).get('peak_flops_per_s', 0) / 1e9:.1f}"
-              f" GFLOP/s, {result.get('machine', {}).get('bandwidth_bytes_per_s', 0) / 1e9:.1f}"
-              " GB/s (measured by the tool)", ""]
+              f"- roofline machine: {machine.get('peak_flops_per_s', 0) / 1e9:.1f} GFLOP/s, "
+              f"{machine.get('bandwidth_bytes_per_s', 0) / 1e9:.1f} GB/s, dispatch overhead "
+              f"{machine.get('dispatch_overhead_s', 0) * 1e6:.2f} us (measured by the tool; "
+              "the latency head's base margin is this roofline)", ""]
     noise = result.get("noise_ceiling") or {}
     if not noise.get("available"):
         lines += [f"**Noise ceiling: unavailable** – {noise.get('reason', '')}", ""]

@@ -13,6 +13,7 @@ from costmodel.model.heads import (BLEND_GRID, TARGET_PARAMS, TargetHeads, fit_r
                                    fit_regression, refit_regression, within_group_std)
 from costmodel.model.intervals import conformal_quantile, interval
 from costmodel.model.metrics import ranking_metrics, regression_metrics
+from costmodel.model.offset import OFFSET_TARGETS, RooflineOffset
 from costmodel.model.preprocess import Preprocessor
 from costmodel.model.splits import holdout_groups
 from costmodel.model.targets import TARGETS
@@ -38,8 +39,13 @@ def stderr_say(msg: str) -> None:
 
 
 def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA,
-        say=None, progress=None) -> tuple[Preprocessor, dict[str, TargetHeads], dict]:
+        machine: dict | None = None, say=None,
+        progress=None) -> tuple[Preprocessor, dict[str, TargetHeads], dict]:
     """Fit preprocessing and heads on ``frame``.
+
+    ``machine`` (the roofline calibration from ``baselines.microbenchmark``) gives the
+    latency regression head its base margin (offset.py); without it the head fits the plain
+    log target.
 
     Rows are split by whole groups into fit (70%), validation (15%: early stopping and the
     choice of the ranking head) and calibration (15%: conformal intervals and the holdout
@@ -69,23 +75,26 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         g = frame.group
         rp = TARGET_PARAMS.get(name, {}).get("regression")
         kp = TARGET_PARAMS.get(name, {}).get("ranking")
+        off = RooflineOffset.for_columns(pre.names, machine) if name in OFFSET_TARGETS else None
+        zr = z if off is None else z - off(X)  # what the regression head fits
         t0 = time.perf_counter()
-        reg, reg_rounds = fit_regression(X[f], z[f], X[v], z[v], seed=seed, say=say, name=name,
-                                         weight=ws(f), weight_v=ws(v), params=rp)
+        reg, reg_rounds = fit_regression(X[f], zr[f], X[v], zr[v], seed=seed, say=say,
+                                         name=name, weight=ws(f), weight_v=ws(v), params=rp)
         rank, rank_rounds = fit_ranker(X[f], z[f], g[f], X[v], z[v], g[v], seed=seed, say=say,
                                        name=name, weight=ws(f), params=kp)
-        source, weight = _choose_ordering(reg, rank, X[v], z[v], g[v])
+        h = TargetHeads(t, reg, rank, 0.0, alpha, "regression", reg_rounds, rank_rounds,
+                        offset=off)
+        h.rank_source, h.rank_weight = _choose_ordering(h, X[v], z[v], g[v])
         fv = np.concatenate([f, v])
-        reg = refit_regression(X[fv], z[fv], reg_rounds, seed=seed, weight=ws(fv), params=rp)
-        rank, _ = fit_ranker(X[fv], z[fv], g[fv], None, [], None, seed=seed,
-                             rounds=rank_rounds, weight=ws(fv), params=kp)
-        zc = reg.inplace_predict(X[c]).astype(np.float64) if len(c) else np.zeros(0)
-        q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
-        h = TargetHeads(t, reg, rank, q, alpha, source, reg_rounds, rank_rounds,
-                        rank_weight=weight)
+        h.reg = refit_regression(X[fv], zr[fv], reg_rounds, seed=seed, weight=ws(fv), params=rp)
+        h.rank, _ = fit_ranker(X[fv], z[fv], g[fv], None, [], None, seed=seed,
+                               rounds=rank_rounds, weight=ws(fv), params=kp)
+        zc = h.predict_log(X[c]) if len(c) else np.zeros(0)
+        h.q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
         recipe[name] = {"regression_rounds": int(reg_rounds),
                         "param_overrides": TARGET_PARAMS.get(name, {}),
-                        "noisy_label_weight": None if w is None else NOISY_WEIGHT}
+                        "noisy_label_weight": None if w is None else NOISY_WEIGHT,
+                        "regression_offset": None if off is None else "log_roofline"}
         heads[name] = h
         if len(c):
             _, members = group_index(frame.group[c])
@@ -93,8 +102,9 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m
         if say:
-            say(f"  {name}: ranking by {source} (rank weight {weight:.3g}); 90% interval = "
-                f"x/ {np.exp(q):.3f} (log half-width {q:.3f}); {time.perf_counter() - t0:.1f}s")
+            say(f"  {name}: ranking by {h.rank_source} (rank weight {h.rank_weight:.3g}); 90% "
+                f"interval = x/ {np.exp(h.q):.3f} (log half-width {h.q:.3f}); "
+                f"{time.perf_counter() - t0:.1f}s")
     if not heads:
         raise InputError("no target had enough samples to train")
     info = {"rows": {"fit": int(len(fit_idx)), "validation": int(len(val_idx)),
@@ -103,15 +113,15 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     return pre, heads, info
 
 
-def _choose_ordering(reg, rank, Xv, zv, gv) -> tuple[str, float]:
+def _choose_ordering(h: TargetHeads, Xv, zv, gv) -> tuple[str, float]:
     """What orders candidates best on the validation groups: the regression head, the
     ranking head, or ``zhat - w * rank_score`` for w on a grid (scaled by the ratio of the
     heads' within-group spreads). Ties go to the simpler rule."""
     if not len(zv):
         return "ranking", 0.0
     _, members = group_index(gv)
-    zr = reg.inplace_predict(Xv).astype(np.float64)
-    sr = rank.inplace_predict(Xv).astype(np.float64)
+    zr = h.predict_log(Xv)
+    sr = h.rank.inplace_predict(Xv).astype(np.float64)
     scale = within_group_std(zr, members) / max(within_group_std(sr, members), 1e-12)
     best = ("regression", 0.0, ranking_metrics(zr, zv, members)["kendall_tau"] or -2.0)
     for a in BLEND_GRID[1:]:

@@ -1,0 +1,65 @@
+"""The latency head's base margin (costmodel/model/offset.py) on a real measured dataset and a
+model trained on it with `costmodel train`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import costmodel
+from costmodel.model.baselines import roofline_latency
+from costmodel.model.data import load_frame
+from costmodel.model.errors import ArtifactError
+from costmodel.model.offset import RooflineOffset
+
+
+def test_offset_is_the_log_of_the_roofline_baseline(dataset, model_dir):
+    model = costmodel.load(model_dir)
+    frame = load_frame(str(dataset))
+    h = model.heads["latency"]
+    assert h.offset is not None
+    machine = model.manifest["machine"]
+    assert machine["dispatch_overhead_s"] > 0  # measured by `costmodel train`'s microbenchmark
+    want = np.log(roofline_latency(frame.flops, frame.bytes, frame.pad, machine))
+    # The offset widens float32 columns (what XGBoost sees); the baseline reads float64 ones.
+    got = h.offset(model.pre.transform(frame.X))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+    assert np.ptp(got) > 1.0  # the tiny dataset spans kernel sizes, so it carries scale
+    # Only latency is timed; the other heads fit the plain log target.
+    assert all(model.heads[t].offset is None for t in model.targets if t != "latency")
+
+
+def test_prediction_adds_the_offset_on_both_native_paths(dataset, model_dir):
+    from costmodel.model.forest import SMALL_BATCH
+    from costmodel.model.heads import margin
+
+    model = costmodel.load(model_dir)
+    X = model.pre.transform(load_frame(str(dataset)).X).astype(np.float32)
+    h = model.heads["latency"]
+    want = margin(h.reg, X) + h.offset(X)
+    np.testing.assert_allclose(h.predict_log(X), want, rtol=1e-6)  # XGBoost path
+    few = X[:SMALL_BATCH]
+    np.testing.assert_allclose(h.predict_log(few), want[:SMALL_BATCH], rtol=1e-6)  # numpy forest
+    # predict() returns exp of it: the head learned latency / roofline, not latency.
+    pred = model.predict(features=load_frame(str(dataset)).X, targets="latency")
+    np.testing.assert_allclose(pred.values["latency"], np.exp(want), rtol=1e-5)
+
+
+def test_offset_round_trips_and_rejects_malformed_json(model_dir):
+    heads = json.loads((model_dir / "heads.json").read_text())
+    spec = heads["latency"]["regression_offset"]
+    assert spec["kind"] == "log_roofline" and spec["overhead_s"] > 0
+    names = costmodel.load(model_dir).pre.names
+    off = RooflineOffset.from_json(spec, names)
+    assert off.to_json(names) == spec
+    with pytest.raises(ArtifactError, match="unknown regression offset kind"):
+        RooflineOffset.from_json(dict(spec, kind="linear"), names)
+    with pytest.raises(ArtifactError, match="malformed regression offset"):
+        RooflineOffset.from_json({"kind": "log_roofline", "columns": {"flops": "nope"}}, names)
+    # A dropped (constant) column or no calibration: no offset rather than a wrong one.
+    assert RooflineOffset.for_columns([n for n in names if n != "total.log_flops"],
+                                      {"peak_flops_per_s": 1e9,
+                                       "bandwidth_bytes_per_s": 1e9}) is None
+    assert RooflineOffset.for_columns(names, None) is None

@@ -81,6 +81,14 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
     assert trials[0].technique == "default" and len(trials) == 6
     assert all(t.technique == "model" for t in trials[1:])
     assert all(math.isfinite(t.result.latency_s) or not t.result.feasible for t in trials)
+    # The tuner's techniques: with a prior, the cost model's own ranking is a technique of
+    # its own beside the prior's; without one the two would be the same searcher.
+    trials, _ = search(target, universe, measure, 10, model=model, prior=again)
+    assert [t.technique for t in trials[1:9]] == ["model"] * 4 + ["cost_model"] * 4
+    trials, _ = search(target, universe, measure, 10, model=model)
+    assert "cost_model" not in {t.technique for t in trials}
+    with pytest.raises(ValueError, match="unknown search strategies"):
+        search(target, universe, measure, 3, model=model, strategies=("model", "annealing"))
 
 
 def test_prior_load_refuses_corrupt_or_foreign_files(measured_pool, model_dir, tmp_path):

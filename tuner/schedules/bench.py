@@ -29,7 +29,7 @@ from costmodel.programs import Schedule
 from tuner.schedules.measure import TrialResult
 from tuner.schedules.pool import Pool
 from tuner.schedules.prior import SchedulePrior, records_from_pool
-from tuner.schedules.search import _vec, search
+from tuner.schedules.search import STRATEGY_NAMES, _vec, search
 from tuner.schedules.space import dispatch_space, params_of, schedule_from_params
 
 STRATEGIES = ("tuner", "model", "random", "tpe", "tuner_no_prior")
@@ -124,8 +124,7 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
                 if strat == "tpe":
                     seq = _tpe(pool, universe, measure, seed, best=best)
                 else:
-                    names = {"tuner": ("model", "evolutionary", "random"),
-                             "tuner_no_prior": ("model", "evolutionary", "random"),
+                    names = {"tuner": STRATEGY_NAMES, "tuner_no_prior": STRATEGY_NAMES,
                              "model": ("model",), "random": ("random",)}[strat]
                     prior = None if strat == "tuner_no_prior" else priors[pool.name]
                     trials, _ = search(pool.target, universe, measure, len(universe) + 1,

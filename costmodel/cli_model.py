@@ -27,7 +27,7 @@ def _progress(quiet: bool):
 def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.dataset import load as load_dataset
     from costmodel.model.artifact import save
-    from costmodel.model.baselines import microbenchmark
+    from costmodel.model.baselines import microbenchmark, read_calibration
     from costmodel.model.data import load_frame
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
@@ -39,15 +39,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         from costmodel.model.train_dask import train_command
         return train_command(args, address, say)
     targets = parse_targets(args.targets)
+    # Before the (slow) featurizing, so a bad file fails at once.
+    machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
     _, _, dmanifest = load_dataset(args.data)
     frame = load_frame(args.data, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
-    say("microbenchmark (roofline baseline and latency base margin): ...")
-    machine = microbenchmark()
+    if machine is not None:
+        say(f"roofline calibration from {args.calibration}:")
+    else:
+        say("microbenchmark (roofline baseline and latency base margin): ...")
+        machine = microbenchmark()
     say(f"  {machine['peak_flops_per_s'] / 1e9:.1f} GFLOP/s, "
-        f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
+        f"{machine['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, dispatch overhead "
+        f"{machine.get('dispatch_overhead_s', 0.0) * 1e6:.2f} us")
     say(f"training {', '.join(targets)} (XGBoost, 1 thread, early stopping on held-out groups)")
     pre, heads, info = fit(frame, targets, seed=args.seed, machine=machine, say=say,
                            progress=_progress(args.quiet))
@@ -177,6 +183,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--calibration", default=None,
+                   help="roofline calibration to reuse instead of measuring it: a model "
+                        "directory (its manifest's) or a JSON file with peak_flops_per_s, "
+                        "bandwidth_bytes_per_s and dispatch_overhead_s; the latency head's "
+                        "margin depends on it, so this makes retraining reproducible")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler, e.g. tcp://HOST:8786: train with xgboost.dask "
                         "(default: $COSTMODEL_SCHEDULER, else local; 'local' forces local)")

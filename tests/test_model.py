@@ -38,7 +38,7 @@ def test_artifact_has_no_pickle_and_a_complete_manifest(model_dir):
     for name, digest in manifest["files"].items():
         assert (model_dir / name).is_file() and len(digest) == 64
     suffixes = {p.suffix for p in model_dir.iterdir()}
-    assert suffixes <= {".json", ".ubj", ".md"}
+    assert suffixes <= {".json", ".ubj", ".md", ".npy"}  # .npy: numpy arrays, no pickle
     src = "".join(p.read_text() for p in Path(costmodel.__file__).parent.joinpath("model").glob("*.py"))
     assert "import pickle" not in src and "joblib" not in src
 

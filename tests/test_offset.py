@@ -63,3 +63,30 @@ def test_offset_round_trips_and_rejects_malformed_json(model_dir):
                                       {"peak_flops_per_s": 1e9,
                                        "bandwidth_bytes_per_s": 1e9}) is None
     assert RooflineOffset.for_columns(names, None) is None
+
+
+def test_train_reuses_a_calibration_and_reproduces_the_model(dataset, model_dir, tmp_path):
+    """`--calibration MODEL` takes the roofline constants from a model instead of measuring
+    them again: the same data, seed and calibration give the same latency head, bit for bit."""
+    import contextlib
+    import io
+
+    from costmodel.cli import main
+
+    out = tmp_path / "again"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(["train", "--data", str(dataset), "--out", str(out), "--quiet",
+                   "--calibration", str(model_dir)])
+    assert rc == 0
+    a, b = costmodel.load(model_dir), costmodel.load(out)
+    for k in ("peak_flops_per_s", "bandwidth_bytes_per_s", "dispatch_overhead_s"):
+        assert b.manifest["machine"][k] == a.manifest["machine"][k]
+    assert (out / "latency.reg.ubj").read_bytes() == (model_dir / "latency.reg.ubj").read_bytes()
+    bad = tmp_path / "cal.json"
+    bad.write_text(json.dumps({"peak_flops_per_s": 1e9}))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["train", "--data", str(dataset), "--out", str(tmp_path / "x"), "--quiet",
+                   "--calibration", str(bad)])
+    assert rc == 2 and "no calibration" in err.getvalue()
+    assert not (tmp_path / "x").exists()  # nothing written

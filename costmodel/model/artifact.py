@@ -7,6 +7,8 @@ Layout of a model directory::
     preprocess.json      kept feature columns (by name)
     heads.json           per target: transform, conformal half-width, chosen ranking head,
                          the regression head's base margin (offset.py), if any
+    novelty.json/.npy    the novelty test for wider intervals on unfamiliar kernels
+                         (novelty.py): columns, scaling, threshold; reference kernels
     <target>.reg.ubj     XGBoost regression head (log target)
     <target>.rank.ubj    XGBoost ranking head
 
@@ -24,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import xgboost as xgb
 
 from costmodel.dataset.store import file_sha256
@@ -31,6 +34,7 @@ from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaM
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
 from costmodel.model.forest import checked_forest
 from costmodel.model.heads import TargetHeads
+from costmodel.model.novelty import Novelty
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.predictor import CostModel
 from costmodel.model.preprocess import Preprocessor
@@ -94,9 +98,15 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
                        "regression_rounds": h.reg_rounds, "ranking_rounds": h.rank_rounds,
                        "rank_weight": h.rank_weight,
                        "regression_offset": None if h.offset is None
-                       else h.offset.to_json(model.pre.names)}
+                       else h.offset.to_json(model.pre.names),
+                       "conformal_log_half_width_novel": h.q_novel}
     _write_json(out / "heads.json", heads)
     files["heads.json"] = None
+    novelty = next((h.novelty for h in model.heads.values() if h.novelty is not None), None)
+    if novelty is not None:  # one test for every head: the kernel columns are shared
+        np.save(out / "novelty.npy", novelty.refs, allow_pickle=False)
+        _write_json(out / "novelty.json", novelty.to_json(model.pre.names))
+        files["novelty.npy"] = files["novelty.json"] = None
     manifest = dict(model.manifest)
     manifest.update({
         "format": FORMAT, "format_version": FORMAT_VERSION, "feature_schema": FEATURE_SCHEMA,
@@ -165,6 +175,14 @@ def load(path: str | os.PathLike) -> CostModel:
         heads_json = json.loads((path / "heads.json").read_text())
     except (json.JSONDecodeError, KeyError) as exc:
         raise ArtifactError(f"{path}: malformed model file: {exc}") from None
+    novelty = None
+    if (path / "novelty.json").is_file() and "novelty.json" in manifest["files"]:
+        try:
+            novelty = Novelty.from_json(json.loads((path / "novelty.json").read_text()),
+                                        pre.names,
+                                        np.load(path / "novelty.npy", allow_pickle=False))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{path}: malformed novelty files: {exc}") from None
     heads = {}
     for name, h in heads_json.items():
         if name not in TARGETS:
@@ -181,6 +199,9 @@ def load(path: str | os.PathLike) -> CostModel:
                                   rank_weight=float(h.get("rank_weight", 0.0)),
                                   offset=RooflineOffset.from_json(h.get("regression_offset"),
                                                                   pre.names))
+        if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
+            heads[name].novelty = novelty
+            heads[name].q_novel = float(h["conformal_log_half_width_novel"])
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
         if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())

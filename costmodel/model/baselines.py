@@ -53,6 +53,33 @@ def microbenchmark(repeats: int = 5) -> dict:
                       "IREE local-sync: median latency of a 4-element f32 add"}
 
 
+def read_calibration(path: str) -> dict:
+    """A calibration saved earlier: a model directory (its manifest's ``machine``) or a JSON
+    file holding the microbenchmark's keys. Raises InputError when it is unusable."""
+    import json
+    from pathlib import Path
+
+    from costmodel.errors import InputError
+    p = Path(path)
+    f = p / "manifest.json" if p.is_dir() else p
+    try:
+        d = json.loads(f.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read a calibration: {exc}") from None
+    d = d.get("machine", d) if isinstance(d, dict) else d
+    try:
+        out = {k: float(d[k]) for k in ("peak_flops_per_s", "bandwidth_bytes_per_s")}
+        out["dispatch_overhead_s"] = float(d.get("dispatch_overhead_s", 0.0))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InputError(f"{path}: no calibration (needs peak_flops_per_s and "
+                         "bandwidth_bytes_per_s)") from None
+    if min(out["peak_flops_per_s"], out["bandwidth_bytes_per_s"]) <= 0 or \
+            out["dispatch_overhead_s"] < 0:
+        raise InputError(f"{path}: calibration values must be positive: {out}")
+    out["method"] = f"reused from {path}: " + str(d.get("method", ""))
+    return out
+
+
 #: The smallest kernel IREE can dispatch: its latency is the fixed cost of a call.
 _TRIVIAL_KERNEL = """func.func @main(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
   %0 = arith.addf %a, %b : tensor<4xf32>

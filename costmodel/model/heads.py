@@ -11,6 +11,7 @@ import xgboost as xgb
 
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
+from costmodel.model.novelty import Novelty
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.targets import Target
 
@@ -173,6 +174,18 @@ class TargetHeads:
     rank_weight: float = 0.0
     #: Base margin of the regression head (it fits the log target minus this), or None.
     offset: RooflineOffset | None = None
+    #: Half-width for kernels ``novelty`` calls novel (novelty.py); None: always ``q``.
+    q_novel: float | None = None
+    novelty: Novelty | None = None
+
+    def half_width(self, X: np.ndarray, *, one_kernel: bool = False) -> float | np.ndarray:
+        """Conformal half-width per row (log scale). ``one_kernel``: every row is the same
+        kernel (a ``predict(kernel=...)`` call), so novelty is judged on the first row."""
+        if self.novelty is None or self.q_novel is None or not len(X):
+            return self.q
+        novel = self.novelty.is_novel(X[:1] if one_kernel else X)
+        return np.where(novel, self.q_novel, self.q) if not one_kernel else (
+            self.q_novel if novel[0] else self.q)
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:

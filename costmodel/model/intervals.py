@@ -23,5 +23,5 @@ def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
     return float(r[k - 1])
 
 
-def interval(zhat: np.ndarray, q: float, inverse) -> tuple[np.ndarray, np.ndarray]:
+def interval(zhat: np.ndarray, q: float | np.ndarray, inverse) -> tuple[np.ndarray, np.ndarray]:
     return inverse(zhat - q), inverse(zhat + q)

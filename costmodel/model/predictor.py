@@ -97,7 +97,8 @@ class CostModel:
             h = self.heads[t]
             z = h.predict_log(X)
             vals[t] = h.target.inverse(z)
-            lo[t], hi[t] = interval(z, h.q, h.target.inverse)
+            lo[t], hi[t] = interval(z, h.half_width(X, one_kernel=features is None),
+                                    h.target.inverse)
             rc[t] = h.rank_cost(X, z) if ranking else z
         alpha = next(iter(self.heads.values())).alpha
         return Prediction(vals, lo, hi, rc, 1.0 - alpha)

@@ -9,10 +9,12 @@ import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.data import Frame, group_index
+from costmodel.model.features import N_BASE
 from costmodel.model.heads import (BLEND_GRID, TARGET_PARAMS, TargetHeads, fit_ranker,
-                                   fit_regression, refit_regression, within_group_std)
+                                   fit_regression, margin, refit_regression, within_group_std)
 from costmodel.model.intervals import conformal_quantile, interval
 from costmodel.model.metrics import ranking_metrics, regression_metrics
+from costmodel.model.novelty import MIN_THRESHOLD, NOVEL_QUANTILE, Novelty, family_root
 from costmodel.model.offset import OFFSET_TARGETS, RooflineOffset
 from costmodel.model.preprocess import Preprocessor
 from costmodel.model.splits import holdout_groups
@@ -57,6 +59,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     val_idx, cal_idx, fit_idx = holdout_groups(frame.group, (0.15, 0.15), seed)
     pre = Preprocessor.fit(frame.X[fit_idx])
     X = pre.transform(frame.X)
+    novelty, held_fams = _novelty(frame, pre, X, fit_idx, val_idx, cal_idx, seed)
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
     recipe: dict[str, dict] = {}
@@ -91,10 +94,15 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
                                rounds=rank_rounds, weight=ws(fv), params=kp)
         zc = h.predict_log(X[c]) if len(c) else np.zeros(0)
         h.q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
+        if held_fams is not None and len(c):
+            h.novelty = novelty
+            h.q_novel = max(h.q, _out_of_family_q(frame, X, zr, z, off, ok, fv, held_fams,
+                                                  reg_rounds, seed, ws, rp, alpha))
         recipe[name] = {"regression_rounds": int(reg_rounds),
                         "param_overrides": TARGET_PARAMS.get(name, {}),
                         "noisy_label_weight": None if w is None else NOISY_WEIGHT,
-                        "regression_offset": None if off is None else "log_roofline"}
+                        "regression_offset": None if off is None else "log_roofline",
+                        "novel_log_half_width": h.q_novel}
         heads[name] = h
         if len(c):
             _, members = group_index(frame.group[c])
@@ -102,8 +110,9 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m
         if say:
+            novel = "" if h.q_novel is None else f", novel kernels x/ {np.exp(h.q_novel):.3f}"
             say(f"  {name}: ranking by {h.rank_source} (rank weight {h.rank_weight:.3g}); 90% "
-                f"interval = x/ {np.exp(h.q):.3f} (log half-width {h.q:.3f}); "
+                f"interval = x/ {np.exp(h.q):.3f} (log half-width {h.q:.3f}){novel}; "
                 f"{time.perf_counter() - t0:.1f}s")
     if not heads:
         raise InputError("no target had enough samples to train")
@@ -111,6 +120,45 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
                      "calibration": int(len(cal_idx))},
             "holdout_metrics": holdout, "alpha": alpha, "recipe": recipe}
     return pre, heads, info
+
+
+def _novelty(frame: Frame, pre: Preprocessor, X: np.ndarray, fit_idx, val_idx, cal_idx,
+             seed: int) -> tuple[Novelty | None, np.ndarray | None]:
+    """The novelty test over kernel-level columns (novelty.py), and the families the
+    out-of-family residuals hold out (None, None with fewer than two families or no
+    calibration rows)."""
+    fams = np.unique([family_root(f) for f in frame.family])
+    if len(fams) < 2 or not len(cal_idx):
+        return None, None
+    cols = np.flatnonzero(pre.kept < N_BASE)
+    fv = np.concatenate([fit_idx, val_idx])
+    # Threshold: how far calibration kernels lie from the kernels the heads were fit on.
+    probe = Novelty.build(X[fv], cols, np.arange(len(fit_idx)))
+    d = probe.distance(X[cal_idx])
+    novelty = Novelty.build(X, cols, fit_idx)  # references: every training kernel
+    # Floored: where calibration kernels repeat fit kernels (small datasets) the quantile is
+    # 0, and float32 round-off alone (~1e-8) must not make a training kernel novel.
+    novelty.threshold = max(float(np.quantile(d[np.isfinite(d)], NOVEL_QUANTILE)), MIN_THRESHOLD)
+    rng = np.random.default_rng(seed)
+    held = rng.choice(fams, size=max(1, len(fams) // 3), replace=False)
+    return novelty, held
+
+
+def _out_of_family_q(frame: Frame, X, zr, z, off, ok, fv, held, rounds: int, seed: int,
+                     ws, params, alpha: float) -> float:
+    """Conformal half-width from residuals on held-out families: one regression head fitted
+    on the fit + validation rows of the other families (same recipe and rounds) predicts
+    every row of the held-out ones."""
+    root = np.array([family_root(f) for f in frame.family])
+    out = np.isin(root, held)
+    keep = fv[~out[fv]]
+    test = np.flatnonzero(out & ok)
+    if len(keep) < 4 or not len(test):
+        return 0.0
+    reg = refit_regression(X[keep], zr[keep], rounds, seed=seed, weight=ws(keep),
+                           params=params)
+    zo = margin(reg, X[test]) + (0.0 if off is None else off(X[test]))
+    return conformal_quantile(z[test] - zo, alpha)
 
 
 def _choose_ordering(h: TargetHeads, Xv, zv, gv) -> tuple[str, float]:
@@ -140,7 +188,7 @@ def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndar
     out = {}
     for name, h in heads.items():
         z = h.predict_log(X)
-        lo, hi = interval(z, h.q, h.target.inverse)
+        lo, hi = interval(z, h.half_width(X), h.target.inverse)
         out[name] = {"value": h.target.inverse(z), "lower": lo, "upper": hi,
                      "rank_cost": h.rank_cost(X, z)}
     return out

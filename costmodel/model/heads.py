@@ -183,9 +183,9 @@ class TargetHeads:
         kernel (a ``predict(kernel=...)`` call), so novelty is judged on the first row."""
         if self.novelty is None or self.q_novel is None or not len(X):
             return self.q
-        novel = self.novelty.is_novel(X[:1] if one_kernel else X)
-        return np.where(novel, self.q_novel, self.q) if not one_kernel else (
-            self.q_novel if novel[0] else self.q)
+        if one_kernel:
+            return self.q_novel if self.novelty.is_novel(X[:1])[0] else self.q
+        return np.where(self.novelty.is_novel(X), self.q_novel, self.q)
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:

@@ -20,7 +20,6 @@ import time
 import numpy as np
 
 from costmodel.model.metrics import ranking_metrics, regression_metrics
-from costmodel.model.offset import FLOOR_S
 
 
 def microbenchmark(repeats: int = 5) -> dict:
@@ -92,6 +91,10 @@ def dispatch_overhead() -> float:
     from costmodel.measure.measurement import measure
 
     return float(measure(_TRIVIAL_KERNEL).latency.median_s)
+
+
+#: Floor of the roofline (seconds).
+FLOOR_S = 1e-9
 
 
 def roofline_latency(flops: np.ndarray, nbytes: np.ndarray, log_pad: np.ndarray,

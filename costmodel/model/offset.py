@@ -16,20 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.model.baselines import roofline_latency
 from costmodel.model.errors import ArtifactError
 
 FLOPS, BYTES, PAD = "total.log_flops", "total.log_bytes", "sched.log_pad_flops"
 #: Targets whose regression head uses the offset (the roofline models time only).
 OFFSET_TARGETS = ("latency",)
-#: Floor of the roofline (seconds), as in baselines.roofline_latency (which this mirrors on
-#: the preprocessed columns; tests/test_offset.py checks they agree).
-FLOOR_S = 1e-9
 
 
 @dataclass(frozen=True)
 class RooflineOffset:
     """log(max(flops * exp(pad) / peak, bytes / bandwidth) + overhead) over kept columns,
-    floored at FLOOR_S: the log of baselines.roofline_latency."""
+    floored at baselines.FLOOR_S: the log of baselines.roofline_latency on the kept columns."""
 
     flops_col: int  # indices into the preprocessed (kept) columns
     bytes_col: int
@@ -52,9 +50,14 @@ class RooflineOffset:
         c = np.asarray(X[:, [self.flops_col, self.bytes_col, self.pad_col]],
                        dtype=np.float32).astype(np.float64)
         # exp(x) - 1, not expm1: the ONNX graph has no Expm1 and must match bit for bit.
-        compute = (np.exp(c[:, 0]) - 1.0) * np.exp(c[:, 2]) / self.peak_flops_per_s
-        memory = (np.exp(c[:, 1]) - 1.0) / self.bandwidth_bytes_per_s
-        return np.log(np.maximum(np.maximum(compute, memory) + self.overhead_s, FLOOR_S))
+        return np.log(roofline_latency(np.exp(c[:, 0]) - 1.0, np.exp(c[:, 1]) - 1.0, c[:, 2],
+                                       self.machine))
+
+    @property
+    def machine(self) -> dict:
+        return {"peak_flops_per_s": self.peak_flops_per_s,
+                "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s,
+                "dispatch_overhead_s": self.overhead_s}
 
     def to_json(self, names: list[str]) -> dict:
         return {"kind": "log_roofline", "columns": {"flops": names[self.flops_col],

@@ -35,7 +35,8 @@ import xgboost as xgb
 from costmodel.errors import InputError
 from costmodel.model.artifact import load
 from costmodel.model.heads import margin
-from costmodel.model.offset import FLOOR_S, RooflineOffset
+from costmodel.model.baselines import FLOOR_S
+from costmodel.model.offset import RooflineOffset
 
 
 def _as_regressor(booster: xgb.Booster, n_features: int) -> xgb.XGBRegressor:

@@ -59,7 +59,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     val_idx, cal_idx, fit_idx = holdout_groups(frame.group, (0.15, 0.15), seed)
     pre = Preprocessor.fit(frame.X[fit_idx])
     X = pre.transform(frame.X)
-    novelty, held_fams = _novelty(frame, pre, X, fit_idx, val_idx, cal_idx, seed)
+    novelty, held_out = _novelty(frame, pre, X, fit_idx, val_idx, cal_idx, seed)
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
     recipe: dict[str, dict] = {}
@@ -94,9 +94,9 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
                                rounds=rank_rounds, weight=ws(fv), params=kp)
         zc = h.predict_log(X[c]) if len(c) else np.zeros(0)
         h.q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
-        if held_fams is not None and len(c):
+        if held_out is not None and len(c):
             h.novelty = novelty
-            h.q_novel = max(h.q, _out_of_family_q(frame, X, zr, z, off, ok, fv, held_fams,
+            h.q_novel = max(h.q, _out_of_family_q(X, zr, z, off, ok, fv, held_out,
                                                   reg_rounds, seed, ws, rp, alpha))
         recipe[name] = {"regression_rounds": int(reg_rounds),
                         "param_overrides": TARGET_PARAMS.get(name, {}),
@@ -124,10 +124,11 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
 
 def _novelty(frame: Frame, pre: Preprocessor, X: np.ndarray, fit_idx, val_idx, cal_idx,
              seed: int) -> tuple[Novelty | None, np.ndarray | None]:
-    """The novelty test over kernel-level columns (novelty.py), and the families the
-    out-of-family residuals hold out (None, None with fewer than two families or no
-    calibration rows)."""
-    fams = np.unique([family_root(f) for f in frame.family])
+    """The novelty test over kernel-level columns (novelty.py), and a mask of the rows whose
+    families the out-of-family residuals hold out (None, None with fewer than two families
+    or no calibration rows)."""
+    root = np.array([family_root(f) for f in frame.family])
+    fams = np.unique(root)
     if len(fams) < 2 or not len(cal_idx):
         return None, None
     cols = np.flatnonzero(pre.kept < N_BASE)
@@ -141,16 +142,14 @@ def _novelty(frame: Frame, pre: Preprocessor, X: np.ndarray, fit_idx, val_idx, c
     novelty.threshold = max(float(np.quantile(d[np.isfinite(d)], NOVEL_QUANTILE)), MIN_THRESHOLD)
     rng = np.random.default_rng(seed)
     held = rng.choice(fams, size=max(1, len(fams) // 3), replace=False)
-    return novelty, held
+    return novelty, np.isin(root, held)
 
 
-def _out_of_family_q(frame: Frame, X, zr, z, off, ok, fv, held, rounds: int, seed: int,
+def _out_of_family_q(X, zr, z, off, ok, fv, out: np.ndarray, rounds: int, seed: int,
                      ws, params, alpha: float) -> float:
     """Conformal half-width from residuals on held-out families: one regression head fitted
     on the fit + validation rows of the other families (same recipe and rounds) predicts
     every row of the held-out ones."""
-    root = np.array([family_root(f) for f in frame.family])
-    out = np.isin(root, held)
     keep = fv[~out[fv]]
     test = np.flatnonzero(out & ok)
     if len(keep) < 4 or not len(test):

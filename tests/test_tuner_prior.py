@@ -51,7 +51,7 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
     target = measured_pool.target
     universe = [Schedule.from_dict(r.schedule) for r in measured_pool.measured()]
     kernel = model.kernel(target.mlir)
-    pred = prior.predict(model, kernel, universe, target.default)
+    pred = prior.predict(model, kernel, universe, target)
     assert pred.shape == (len(universe),) and np.isfinite(pred).all()
     # The prior learned the measured ordering of its own training rows.
     y = rec.y[1:]
@@ -60,14 +60,14 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
 
     out = prior.save(tmp_path / "prior")
     again = SchedulePrior.load(out)
-    np.testing.assert_allclose(again.predict(model, kernel, universe, target.default), pred,
+    np.testing.assert_allclose(again.predict(model, kernel, universe, target), pred,
                                rtol=1e-6)
     assert again.manifest["dispatches"] == sorted([measured_pool.name, "other_dispatch_0_x"])
     # Its features include this cost model's predictions: another cost model is refused.
     other = costmodel.load(model_dir)
     other.manifest = dict(other.manifest, files={"x": "y"})
     with pytest.raises(PriorError, match="another cost model"):
-        again.predict(other, kernel, universe, target.default)
+        again.predict(other, kernel, universe, target)
 
     # Search with the prior: IREE's default is trial 1, and every trial is from the universe.
     table = {r.key: r for r in measured_pool.measured()}
@@ -100,6 +100,10 @@ def test_prior_load_refuses_corrupt_or_foreign_files(measured_pool, model_dir, t
     manifest = json.loads((out / "manifest.json").read_text())
     (out / "manifest.json").write_text(json.dumps(dict(manifest, feature_schema="cm-features-0")))
     with pytest.raises(PriorError, match="rebuild it"):
+        SchedulePrior.load(out)
+    # A format-1 prior (the cost model's feature row) is refused, not misread.
+    (out / "manifest.json").write_text(json.dumps(dict(manifest, format_version=1)))
+    with pytest.raises(PriorError, match="format v1.*rebuild it"):
         SchedulePrior.load(out)
     (out / "manifest.json").write_text(json.dumps(manifest))
     blob = (out / "prior.ubj").read_bytes()

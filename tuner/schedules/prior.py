@@ -6,10 +6,11 @@ dispatches poorly. Measured tuning records of real dispatches (the benchmark's p
 earlier tuning run) teach which schedule shapes win relative to IREE's default on this
 machine. The prior is an XGBoost regressor on
 
-* the cost model's feature row of (kernel, schedule), and
+* the schedule's tiles relative to IREE's default, aligned by loop role (relative.py), and
 * the cost model's own predicted log latency relative to its prediction for the default,
 
-predicting log(latency / default latency). ``ModelGuided`` search uses it in place of the cost
+predicting log(latency / default latency). (Format 1 read the cost model's whole feature row
+instead: it ranked held-out dispatches worse, see relative.py.) ``ModelGuided`` search uses it in place of the cost
 model's raw prediction; its online residual model still corrects it per dispatch.
 
 Saved as ``prior.ubj`` + ``manifest.json`` (format, the cost model's feature schema, the
@@ -32,9 +33,10 @@ import numpy as np
 
 from costmodel.errors import CostModelError
 from costmodel.programs import Schedule
+from tuner.schedules import relative
 
 FORMAT = "tuner-schedule-prior"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_PRIOR = "models/schedule-prior"
 PARAMS = {"n_estimators": 300, "max_depth": 5, "learning_rate": 0.05, "subsample": 0.8,
           "colsample_bytree": 0.8}
@@ -58,15 +60,19 @@ class Records:
         return self.dispatch.split("_dispatch_")[0]
 
 
-def prior_features(cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
-    """Cost-model feature rows of ``schedules`` plus the model's log latency relative to its
-    prediction for ``default`` (one predict call for all of them)."""
-    dicts = [default.to_dict()] + [s.to_dict() if isinstance(s, Schedule) else s
-                                   for s in schedules]
-    feats = np.asarray(cost_model.features(kernel, dicts), dtype=float)
-    pred = cost_model.predict(kernel=kernel, features=feats, targets="latency")
+def feature_names() -> list[str]:
+    return relative.feature_names() + ["cost_model.log_latency_vs_default"]
+
+
+def prior_features(cost_model, kernel, schedules: Sequence, target) -> np.ndarray:
+    """Rows of ``schedules`` of dispatch ``target`` (a ``DispatchTarget``): tiles relative to
+    IREE's default, plus the cost model's log latency relative to its prediction for the
+    default (one predict call for all of them)."""
+    scheds = [s if isinstance(s, Schedule) else Schedule.from_dict(s) for s in schedules]
+    dicts = [target.default.to_dict()] + [s.to_dict() for s in scheds]
+    pred = cost_model.predict(kernel=kernel, schedules=dicts, targets="latency")
     lp = np.log(np.maximum(np.asarray(pred.values["latency"], dtype=float), 1e-12))
-    return np.column_stack([np.nan_to_num(feats[1:]), lp[1:] - lp[0]])
+    return np.column_stack([relative.relative_features(target, scheds), lp[1:] - lp[0]])
 
 
 def records_from_pool(pool, cost_model) -> Records:
@@ -75,7 +81,7 @@ def records_from_pool(pool, cost_model) -> Records:
     results = pool.measured()
     # IREE's default is a record too: relative latency 0 by definition.
     scheds = [target.default] + [Schedule.from_dict(r.schedule) for r in results]
-    X = prior_features(cost_model, cost_model.kernel(target.mlir), scheds, target.default)
+    X = prior_features(cost_model, cost_model.kernel(target.mlir), scheds, target)
     default = pool.default_latency
     y = [0.0] + [math.log(r.latency_s / default) if r.feasible else math.nan for r in results]
     return Records(pool.name, X, np.asarray(y))
@@ -114,15 +120,16 @@ class SchedulePrior:
         reg = xgb.XGBRegressor(**PARAMS, n_jobs=1, random_state=seed).fit(X[ok], y[ok])
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                     "feature_schema": FEATURE_SCHEMA, "n_features": int(X.shape[1]),
+                    "features": feature_names(),
                     "dispatches": sorted(r.dispatch for r in records),
                     "rows": int(ok.sum()), "params": PARAMS, "seed": seed,
                     "cost_model": cost_model_id(cost_model) if cost_model is not None else None}
         return cls(reg.get_booster(), manifest)
 
-    def predict(self, cost_model, kernel, schedules: Sequence, default: Schedule) -> np.ndarray:
-        """Predicted log(latency / default latency) per schedule."""
+    def predict(self, cost_model, kernel, schedules: Sequence, target) -> np.ndarray:
+        """Predicted log(latency / default latency) per schedule of dispatch ``target``."""
         self.check(cost_model)
-        return self.predict_rows(prior_features(cost_model, kernel, schedules, default))
+        return self.predict_rows(prior_features(cost_model, kernel, schedules, target))
 
     def check(self, cost_model) -> None:
         """Refuse a cost model other than the one the prior was built with: its predictions
@@ -165,8 +172,12 @@ class SchedulePrior:
                              "`tuner train-schedule-prior`") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise PriorError(f"{path}/manifest.json: unreadable: {exc}") from None
-        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise PriorError(f"{path}: not a schedule prior of format {FORMAT} v{FORMAT_VERSION}")
+        if manifest.get("format") != FORMAT:
+            raise PriorError(f"{path}: not a schedule prior of format {FORMAT}")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise PriorError(f"{path}: schedule prior format v{manifest.get('format_version')}, "
+                             f"this code reads v{FORMAT_VERSION}: rebuild it with "
+                             "`tuner train-schedule-prior`")
         if manifest.get("feature_schema") != FEATURE_SCHEMA:
             raise PriorError(f"{path}: prior was built on cost-model features "
                              f"{manifest.get('feature_schema')!r}, this code computes "

@@ -125,7 +125,7 @@ class ModelGuided(Searcher):
         self.ridge = prior is None
         if prior is not None:
             # Relative to the default; the residual mean restores the scale.
-            self.pred = prior.predict(model, kernel, self.universe, target.default)
+            self.pred = prior.predict(model, kernel, self.universe, target)
         self.width = (np.log(np.maximum(pred.upper["latency"], 1e-12))
                       - np.log(np.maximum(pred.lower["latency"], 1e-12)))
         feats = np.nan_to_num(np.asarray(model.features(kernel, scheds), dtype=float))

@@ -175,6 +175,50 @@ def mobilenet_block(c: int = 32, expand: int = 3, hw: int = 56) -> bytes:
     return g.build(x, [1, c, hw, hw], y)
 
 
+def gated_mlp(tokens: int = 48, d: int = 160, ff: int = 384, classes: int = 20) -> bytes:
+    """A SwiGLU feed-forward block on a token sequence (LLaMA-style: LN, gate and up
+    projections, SiLU(gate) * up, down projection, residual) and a mean-pooled classifier."""
+    g = _Graph("gated_mlp", seed=6)
+    x = "input"
+    h = g.layernorm(x, d)
+    gate = g.linear(h, d, ff)
+    up = g.linear(h, d, ff)
+    a = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
+    y = g.op("Add", [x, g.linear(a, ff, d)])
+    pooled = g.op("ReduceMean", [y], axes=[1], keepdims=0)
+    out = g.op("Gemm", [pooled, g.weight((d, classes), hint="fc_w"),
+                        g.weight((classes,), 0.1, "fc_b")])
+    return g.build(x, [1, tokens, d], out)
+
+
+def cross_attention(queries: int = 16, memory: int = 80, d: int = 64, heads: int = 2) -> bytes:
+    """Decoder-style cross-attention: queries from the input attend over a fixed memory of
+    another length (an initializer, as for cached encoder states), output projection,
+    residual and LN."""
+    g = _Graph("cross_attention", seed=7)
+    x = "input"
+    hd = d // heads
+    mem = g.weight((1, memory, d), 1.0, "memory")
+    q = g.linear(x, d, d)
+    k = g.op("Add", [g.op("MatMul", [mem, g.weight((d, d), hint="k_w")]),
+                     g.weight((d,), 0.1, "k_b")])
+    v = g.op("Add", [g.op("MatMul", [mem, g.weight((d, d), hint="v_w")]),
+                     g.weight((d,), 0.1, "v_b")])
+
+    def heads_first(t: str, n: int) -> str:  # [1, n, D] -> [1, H, n, hd]
+        shape = g.const(np.array([1, n, heads, hd], dtype=np.int64), "shape")
+        return g.op("Transpose", [g.op("Reshape", [t, shape])], perm=[0, 2, 1, 3])
+
+    qh, kh, vh = heads_first(q, queries), heads_first(k, memory), heads_first(v, memory)
+    kt = g.op("Transpose", [kh], perm=[0, 1, 3, 2])
+    s = g.op("Div", [g.op("MatMul", [qh, kt]), g.const(np.float32(np.sqrt(hd)), "scale")])
+    p = g.op("Softmax", [s], axis=-1)
+    o = g.op("Transpose", [g.op("MatMul", [p, vh])], perm=[0, 2, 1, 3])
+    o = g.op("Reshape", [o, g.const(np.array([1, queries, d], dtype=np.int64), "shape")])
+    y = g.layernorm(g.op("Add", [x, g.linear(o, d, d)]), d)
+    return g.build(x, [1, queries, d], y)
+
+
 REAL_MODELS: dict[str, Callable[[], bytes]] = {
     "small_cnn": small_cnn,
     "resnet_block": resnet_block,
@@ -185,4 +229,8 @@ REAL_MODELS: dict[str, Callable[[], bytes]] = {
     "transformer_encoder_wide": functools.partial(transformer_encoder, seq=96, d=192, heads=6,
                                                   ff=384),
     "mobilenet_block_narrow": functools.partial(mobilenet_block, c=48, expand=4, hw=28),
+    # Two more architectures, added for the schedule prior: more real dispatches of models
+    # unlike the others to learn from (held out by model in `tuner bench schedules`).
+    "gated_mlp": gated_mlp,
+    "cross_attention": cross_attention,
 }

@@ -59,7 +59,7 @@ def cnn(width: int = 16, hw: int = 32, seed: int = 1) -> bytes:
 P = functools.partial
 T, M = om.transformer_encoder, om.mobilenet_block
 
-#: 22 programs scored by `tuner bench memory`.
+#: 24 programs scored by `tuner bench memory`.
 BENCH_PROGRAMS: dict[str, Callable[[], bytes]] = {
     **REAL_MODELS,
     "transformer_s32_d64": P(T, seq=32, d=64, heads=2, ff=128),

@@ -10,14 +10,7 @@ from costmodel.programs import Schedule
 from tuner.schedules import analyze_dispatch
 from tuner.schedules.relative import feature_names, relative_features
 
-MATMUL = """func.func @main(%a: tensor<48x32xf32>, %b: tensor<32x64xf32>) -> tensor<48x64xf32> {
-  %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<48x64xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<48x64xf32>) -> tensor<48x64xf32>
-  %r = linalg.matmul ins(%a, %b : tensor<48x32xf32>, tensor<32x64xf32>) outs(%f : tensor<48x64xf32>) -> tensor<48x64xf32>
-  return %r : tensor<48x64xf32>
-}
-"""
+from tests.test_tuner_prior import MATMUL  # the same 48x64x32 matmul
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ machine. The prior is an XGBoost regressor on
 * the cost model's own predicted log latency relative to its prediction for the default,
 
 predicting log(latency / default latency). (Format 1 read the cost model's whole feature row
-instead: it ranked held-out dispatches worse, see relative.py.) ``ModelGuided`` search uses it in place of the cost
-model's raw prediction; its online residual model still corrects it per dispatch.
+instead: it ranked held-out dispatches worse, see relative.py.) ``ModelGuided`` search uses it
+in place of the cost model's raw prediction; its online residual model still corrects it per
+dispatch.
 
 Saved as ``prior.ubj`` + ``manifest.json`` (format, the cost model's feature schema, the
 dispatches it was trained on, sha256 of the booster). No pickle.

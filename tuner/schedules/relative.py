@@ -9,7 +9,7 @@ and the next parallel loop, the innermost reduction loop) and compared with the 
 
 Measured on 24 real-model dispatches x 128 measured candidates (Intel Xeon pools,
 prior-guided search alone, priors held out by model, 5 seeds): median trials to reach 95%
-of the pool's best 34.5 -> 14, mean 31.6 -> 23.3, against the cost model's feature row.
+of the pool's best 34.5 -> 13, mean 31.6 -> 23.4, against the cost model's feature row.
 """
 
 from __future__ import annotations

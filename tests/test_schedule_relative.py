@@ -49,7 +49,7 @@ def test_default_is_the_origin_and_changes_land_on_their_role(target):
 
 
 def test_roles_line_up_across_loop_counts():
-    """A 2-loop reduction has no second parallel loop: its columns stay zero, and the
+    """A 2-loop reduction has no second or third parallel loop: their columns stay zero, and the
     reduction's columns sit where a matmul's do."""
     red = analyze_dispatch("""func.func @main(%a: tensor<32x256xf32>) -> tensor<32xf32> {
   %z = arith.constant 0.0 : f32
@@ -67,7 +67,8 @@ def test_roles_line_up_across_loop_counts():
     d = red.default.to_dict()
     one = Schedule.from_dict(dict(d, levels=dict(d["levels"], vector_reduction=[0, 1])))
     X = relative_features(red, [one])
-    assert all(X[0, col(f"{lv}.outer_parallel.log2_tile")] == 0.0 for lv in
-               ("distribution", "vector_common_parallel"))
+    assert all(X[0, col(f"{lv}.{role}.log2_tile")] == 0.0
+               for lv in ("distribution", "vector_common_parallel")
+               for role in ("outer_parallel", "third_parallel"))
     assert X[0, col("vector_reduction.inner_reduction.log2_tile")] == pytest.approx(1.0)
     assert X[0, col("vector_reduction.inner_reduction.log2_vs_default")] < 0

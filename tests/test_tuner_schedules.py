@@ -112,3 +112,36 @@ def test_auc_bandit_prefers_the_technique_that_keeps_improving():
         b.credit("b", True)
         b.credit("a", False)
     assert b.choose() == "b"
+
+
+def test_model_guided_explores_the_promising_candidate_farthest_from_measured(target,
+                                                                              model_dir):
+    """The exploration pick of a model-guided batch: among the promising quarter (by the
+    model's ranking, corrected online), the candidate farthest from every measured one and
+    every other pick. (The cost model's interval has one log width per kernel, so it cannot
+    choose.)"""
+    import costmodel
+    from tuner.schedules.measure import TrialResult
+    from tuner.schedules.search import ModelGuided
+
+    model = costmodel.load(model_dir)
+    universe = DispatchSpace(target).candidates(60, np.random.default_rng(0))
+    mg = ModelGuided(universe, target, np.random.default_rng(0), model)
+    order = list(np.argsort(mg.scores(), kind="stable"))
+    measured = {}
+    for i in order[-3:]:  # three measured: far down the ranking, away from the top
+        s = universe[int(i)]
+        r = TrialResult(s.key(), s.to_dict(), True, 1e-4)
+        measured[s.key()] = r
+        mg.observe(int(i), r)
+    picks = mg.propose(4, measured)
+    assert len(set(picks)) == 4 and not {universe[i].key() for i in picks} & set(measured)
+    free = [int(i) for i in np.argsort(mg.scores(), kind="stable")
+            if universe[int(i)].key() not in measured]
+    assert picks[:3] == free[:3]  # the top of the corrected ranking
+    promising = [i for i in free[: max(4, len(free) // 4)] if i not in picks[:3]]
+    seen = [int(i) for i in order[-3:]] + picks[:3]
+    dist = {i: np.abs(mg.X[i] - mg.X[seen]).sum(axis=1).min() for i in promising}
+    assert picks[3] in promising and dist[picks[3]] == max(dist.values())
+    # Not simply the next-ranked candidate (what a constant interval width amounted to).
+    assert dist[promising[0]] < max(dist.values())

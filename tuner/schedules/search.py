@@ -7,8 +7,10 @@ Every searcher picks from a finite universe of valid candidates (thousands, draw
 * ``ModelGuided`` scores the whole universe once with the learned cost model (value and
   interval), then each batch takes the top-k by predicted latency corrected by an online
   residual model (ridge regression on the candidates' feature rows, refit on every new
-  measurement: log measured - log predicted), plus one candidate with the widest interval
-  among the promising quarter (exploration where the model is unsure).
+  measurement: log measured - log predicted), plus one candidate of the promising quarter
+  that lies farthest from everything measured (exploration where the online model knows
+  least; the cost model's conformal interval has the same log width for every schedule of
+  one kernel, so it cannot single one out).
 * ``Evolutionary`` takes the unmeasured candidates closest (log2 tile distance) to the
   best measured ones: mutation restricted to the universe.
 * ``RandomSearch``: uniform over the unmeasured ones.
@@ -119,8 +121,6 @@ class ModelGuided(Searcher):
         scheds = [s.to_dict() for s in self.universe]
         pred = model.predict(kernel=kernel, schedules=scheds, targets="latency")
         self.pred = np.log(np.maximum(pred.values["latency"], 1e-12))
-        self.width = (np.log(np.maximum(pred.upper["latency"], 1e-12))
-                      - np.log(np.maximum(pred.lower["latency"], 1e-12)))
         if prior is None:
             f = np.nan_to_num(np.asarray(model.features(kernel, scheds), dtype=float))
         else:
@@ -175,9 +175,25 @@ class ModelGuided(Searcher):
         n_unc = min(self.uncertain, max(0, k - 1))
         out = [int(i) for i in order[: k - n_unc]]
         if n_unc:
-            pool = [int(i) for i in order[: max(4, len(order) // 4)] if int(i) not in out]
-            pool.sort(key=lambda i: -self.width[i])
-            out += pool[:n_unc]
+            out += self.farthest(order[: max(4, len(order) // 4)], out, n_unc)
+        return out
+
+    def farthest(self, promising, picked: list[int], n: int) -> list[int]:
+        """``n`` of ``promising`` (not yet picked), each farthest (L1 over the standardized
+        feature rows) from every measured and picked candidate. Measured on the 39 Intel
+        pools (10 seeds), against taking the next-ranked candidate, which is what the
+        constant interval width amounted to: prior-guided search alone mean trials to 95%
+        20.1 -> 19.5, the tuner 22.2 -> 22.5 (both within the seed spread)."""
+        pool = [int(i) for i in promising if int(i) not in picked]
+        seen = list(self._obs) + list(self._bad) + list(picked)
+        if not seen:
+            return pool[:n]
+        out: list[int] = []
+        for _ in range(min(n, len(pool))):
+            d = np.abs(self.X[pool][:, None, :] - self.X[seen][None, :, :]).sum(-1).min(1)
+            j = int(np.argmax(d))
+            out.append(pool.pop(j))
+            seen.append(out[-1])
         return out
 
 

@@ -118,10 +118,10 @@ class ModelGuided(Searcher):
                  ridge_alpha: float = 3.0, prior=None) -> None:
         super().__init__(universe, target, rng)
         kernel = model.kernel(target.mlir)
-        scheds = [s.to_dict() for s in self.universe]
-        pred = model.predict(kernel=kernel, schedules=scheds, targets="latency")
-        self.pred = np.log(np.maximum(pred.values["latency"], 1e-12))
         if prior is None:
+            scheds = [s.to_dict() for s in self.universe]
+            pred = model.predict(kernel=kernel, schedules=scheds, targets="latency")
+            self.pred = np.log(np.maximum(pred.values["latency"], 1e-12))
             f = np.nan_to_num(np.asarray(model.features(kernel, scheds), dtype=float))
         else:
             # Relative to the default; the residual mean restores the scale.

@@ -4,8 +4,8 @@ searchers, chosen per batch by an AUC bandit (OpenTuner), and the guard against 
 Every searcher picks from a finite universe of valid candidates (thousands, drawn by
 ``DispatchSpace``; in the benchmark, the measured pool) that it has not measured yet:
 
-* ``ModelGuided`` scores the whole universe once with the learned cost model (value and
-  interval), then each batch takes the top-k by predicted latency corrected by an online
+* ``ModelGuided`` scores the whole universe once with the learned cost model (or, given one,
+  the schedule prior), then each batch takes the top-k by predicted latency corrected by an online
   residual model (ridge regression on the candidates' feature rows, refit on every new
   measurement: log measured - log predicted), plus one candidate of the promising quarter
   that lies farthest from everything measured (exploration where the online model knows

@@ -1,9 +1,10 @@
 """Collect measurements: compile in parallel workers, time serially on one pinned core.
 
-Compile workers use every core; the parent times each compiled module alone on its pinned
-core while all workers and their compilers are paused (SIGSTOP), so timed runs overlap
-neither each other nor compiles. Every finished sample goes to the dataset's journal
-before the next one is timed.
+Compile workers use every core; the parent times on its pinned core while all workers and
+their compilers are paused (SIGSTOP), so timed runs overlap neither each other nor compiles.
+The candidates of one group (one kernel's schedules) are timed side by side, in interleaved
+rounds, so they are compared under the same machine conditions. Every finished group goes
+to the dataset's journal before the next one is timed.
 """
 
 from __future__ import annotations
@@ -71,32 +72,87 @@ def base_row(item: WorkItem, hw_id: str, flops: int | None) -> dict:
     }
 
 
-def time_row(row: dict, item: WorkItem, result, settings) -> dict:
-    """Fill compile metrics and, when it compiled, the latency of one call."""
-    from costmodel.measure import RunError, make_inputs, time_vmfb
-
+def compile_fields(row: dict, result) -> dict:
     c = result.to_dict()
     for k in ("feasible", "error", "error_kind", "compile_time_s", "vmfb_bytes",
               "static_instructions", "vector_share", "wide_vector_share", "spills", "reloads"):
         row[k] = c[k]
+    return row
+
+
+def _inputs(item: WorkItem, result) -> list:
+    from costmodel.measure import RunError, make_inputs
+
+    if item.fixed_inputs:
+        return list(item.fixed_inputs)
+    if result.signature is not None:
+        return make_inputs(result.signature, seed=0)
+    raise RunError(f"cannot generate inputs: {result.signature_error}")
+
+
+def _latency_fields(row: dict, lat) -> dict:
+    row.update(latency_median_s=lat.median_s, latency_iqr_s=lat.iqr_s, latency_calls=lat.calls,
+               latency_ci_rel=None if math.isinf(lat.ci_rel) else lat.ci_rel, noisy=lat.noisy)
+    return row
+
+
+def _run_error(row: dict, exc: Exception) -> dict:
+    row.update(feasible=False, error=str(exc)[:500], error_kind="run_error")
+    return row
+
+
+def time_row(row: dict, item: WorkItem, result, settings) -> dict:
+    """Fill compile metrics and, when it compiled, the latency of one call (timed alone)."""
+    from costmodel.measure import time_vmfb
+
+    compile_fields(row, result)
     if not result.feasible:
         return row
     try:
-        if item.fixed_inputs:
-            inputs = list(item.fixed_inputs)
-        elif result.signature is not None:
-            inputs = make_inputs(result.signature, seed=0)
-        else:
-            raise RunError(f"cannot generate inputs: {result.signature_error}")
+        inputs = _inputs(item, result)
         with frozen_descendants():  # no compile runs while we time
             lat = time_vmfb(result.vmfb, inputs, entry=item.entry or result.entry,
                             settings=settings)
     except CostModelError as exc:
-        row.update(feasible=False, error=str(exc)[:500], error_kind="run_error")
-        return row
-    row.update(latency_median_s=lat.median_s, latency_iqr_s=lat.iqr_s, latency_calls=lat.calls,
-               latency_ci_rel=None if math.isinf(lat.ci_rel) else lat.ci_rel, noisy=lat.noisy)
-    return row
+        return _run_error(row, exc)
+    return _latency_fields(row, lat)
+
+
+def time_group(entries: list[tuple[dict, WorkItem, object]], settings) -> list[dict]:
+    """Fill the rows of one candidate group, timing its feasible members side by side.
+
+    ``entries`` are (row, item, compile result). Candidates of one kernel are timed in
+    interleaved rounds (costmodel.measure.side_by_side) so drift in the machine's speed
+    reaches all of them alike and their within-group order is measured fairly.
+    """
+    from costmodel.measure import LoadedModule
+    from costmodel.measure.side_by_side import time_modules_side_by_side
+
+    loaded, where = [], []
+    for k, (row, item, result) in enumerate(entries):
+        compile_fields(row, result)
+        if not result.feasible:
+            continue
+        try:
+            loaded.append((LoadedModule(result.vmfb, item.entry or result.entry),
+                           _inputs(item, result)))
+            where.append(k)
+        except CostModelError as exc:
+            _run_error(row, exc)
+    if loaded:
+        with frozen_descendants():  # no compile runs while we time
+            timed = time_modules_side_by_side(loaded, settings)
+        for k, lat in zip(where, timed):
+            row = entries[k][0]
+            if isinstance(lat, CostModelError):
+                _run_error(row, lat)
+            else:
+                _latency_fields(row, lat)
+    return [row for row, _, _ in entries]
+
+
+#: At most this many candidates are loaded and timed together (memory: each holds its inputs).
+SIDE_BY_SIDE_MAX = 16
 
 
 @dataclass
@@ -167,16 +223,10 @@ def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
                         return
                     pending.append(pool.submit(compile_item, nxt))
 
-            refill()
-            while pending:
-                item, result, text, flops, err = pending.popleft().result()
-                refill()
-                row = base_row(item, hw["id"], flops)
-                if result is None:
-                    row.update(feasible=False, error=err[:500], error_kind="input_error")
-                else:
-                    row = time_row(row, item, result, settings)
-                store.add(row, text)
+            group: list[tuple[dict, WorkItem, object]] = []
+
+            def record(row: dict, key: str) -> None:
+                store.add(row, texts.pop(key))
                 stats.measured += 1
                 stats.feasible += bool(row["feasible"])
                 stats.noisy += bool(row.get("noisy"))
@@ -189,6 +239,29 @@ def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
                 if stats.measured % checkpoint_every == 0:
                     loads.append(load())
                     store.export(collection=meta)
+
+            def flush() -> None:
+                rows = time_group(group, settings) if group else []
+                for (_, item, _), row in zip(group, rows):
+                    record(row, item.key)
+                group.clear()
+
+            texts: dict[str, str] = {}
+            refill()
+            while pending:
+                item, result, text, flops, err = pending.popleft().result()
+                refill()
+                if group and (group[0][1].group_id != item.group_id
+                              or len(group) >= SIDE_BY_SIDE_MAX):
+                    flush()
+                row = base_row(item, hw["id"], flops)
+                texts[item.key] = text
+                if result is None:
+                    row.update(feasible=False, error=err[:500], error_kind="input_error")
+                    record(row, item.key)
+                    continue
+                group.append((row, item, result))
+            flush()
     except KeyboardInterrupt:
         stats.interrupted = True
         for f in pending:

@@ -66,6 +66,44 @@ class LatencyResult:
         return d
 
 
+def warm_up(fn: Callable[[], object], s: LatencySettings, budget_ns: int) -> tuple[list[int], int]:
+    """Warm ``fn`` up and pick its batch: (warm-up call times in ns, calls per sample).
+
+    Warm-up (first-call page faults, caches) takes warmup_calls calls and warmup_s seconds,
+    but a slow kernel stops after one call once ``budget_ns`` is spent.
+    """
+    clock = time.perf_counter_ns
+    start = clock()
+    warm: list[int] = []
+    while True:
+        t0 = clock()
+        fn()
+        warm.append(clock() - t0)
+        spent = clock() - start
+        if len(warm) >= s.warmup_calls and spent >= s.warmup_s * 1e9:
+            break
+        if spent >= budget_ns:
+            break
+    per_call_ns = max(1, sorted(warm[-5:])[len(warm[-5:]) // 2])
+    batch = int(min(s.max_batch, max(1, math.ceil(s.min_sample_s * 1e9 / per_call_ns))))
+    return warm, batch
+
+
+def result_from(samples: list[float], batch: int, warmup_calls: int, s: LatencySettings,
+                elapsed_s: float, summary=None) -> LatencyResult:
+    """A LatencyResult from per-call sample means in ns."""
+    if summary is None or summary.n != len(samples):
+        summary = summarize(samples, s.confidence)
+    ns = 1e-9
+    return LatencyResult(
+        median_s=summary.median * ns, iqr_s=summary.iqr * ns, q1_s=summary.q1 * ns,
+        q3_s=summary.q3 * ns,
+        ci_low_s=None if summary.ci_low is None else summary.ci_low * ns,
+        ci_high_s=None if summary.ci_high is None else summary.ci_high * ns,
+        ci_rel=summary.ci_rel, calls=len(samples) * batch, samples=len(samples), batch=batch,
+        warmup_calls=warmup_calls, noisy=not summary.ci_rel <= s.target_rel, elapsed_s=elapsed_s)
+
+
 def time_callable(fn: Callable[[], object], settings: LatencySettings | None = None) -> LatencyResult:
     """Time ``fn()`` (which must block until the work is done) under ``settings``."""
     s = settings or LatencySettings()
@@ -75,20 +113,7 @@ def time_callable(fn: Callable[[], object], settings: LatencySettings | None = N
     try:
         start = clock()
         cap_ns = int(s.time_cap_s * 1e9)
-        warm: list[int] = []
-        # Warm up (first-call page faults, caches): warmup_calls calls and warmup_s seconds,
-        # but a slow kernel stops after one call once a tenth of the budget is spent.
-        while True:
-            t0 = clock()
-            fn()
-            warm.append(clock() - t0)
-            spent = clock() - start
-            if len(warm) >= s.warmup_calls and spent >= s.warmup_s * 1e9:
-                break
-            if spent >= cap_ns // 10:
-                break
-        per_call_ns = max(1, sorted(warm[-5:])[len(warm[-5:]) // 2])
-        batch = int(min(s.max_batch, max(1, math.ceil(s.min_sample_s * 1e9 / per_call_ns))))
+        warm, batch = warm_up(fn, s, cap_ns // 10)
         loop = range(batch)
 
         samples: list[float] = []
@@ -109,21 +134,11 @@ def time_callable(fn: Callable[[], object], settings: LatencySettings | None = N
                 break
             if n >= s.max_samples:
                 break
-        if summary is None or summary.n != len(samples):
-            summary = summarize(samples, s.confidence)
         elapsed = (clock() - start) / 1e9
     finally:
         if gc_was_enabled:
             gc.enable()
-    ns = 1e-9
-    return LatencyResult(
-        median_s=summary.median * ns, iqr_s=summary.iqr * ns, q1_s=summary.q1 * ns,
-        q3_s=summary.q3 * ns,
-        ci_low_s=None if summary.ci_low is None else summary.ci_low * ns,
-        ci_high_s=None if summary.ci_high is None else summary.ci_high * ns,
-        ci_rel=summary.ci_rel, calls=len(samples) * batch, samples=len(samples), batch=batch,
-        warmup_calls=len(warm), noisy=not summary.ci_rel <= s.target_rel, elapsed_s=elapsed)
-
+    return result_from(samples, batch, len(warm), s, elapsed, summary)
 
 def time_module(module: LoadedModule, inputs: Sequence,
                 settings: LatencySettings | None = None) -> LatencyResult:

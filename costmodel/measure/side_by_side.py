@@ -27,7 +27,8 @@ def time_side_by_side(fns: Sequence[Callable[[], object]], settings: LatencySett
     Every candidate is warmed up and given its own batch (calls per sample), then each round
     takes one sample of every live candidate in a fresh random order. Rounds stop once every
     candidate's median CI is within ``target_rel``, or once the group's budget
-    (``time_cap_s`` per candidate) is spent and each has ``min_samples``.
+    (``time_cap_s`` per candidate) is spent and each has ``min_samples``. Each result's
+    ``elapsed_s`` is the whole group's time, warm-ups included.
     """
     s = settings or LatencySettings()
     n = len(fns)

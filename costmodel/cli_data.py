@@ -57,7 +57,11 @@ def cmd_noise(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         for k, v in report.items():
-            print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+            if isinstance(v, dict):
+                for name, x in v.items():
+                    print(f"{k}[{name}]: {x:.4f}")
+            else:
+                print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     return 130 if stats.interrupted else 0
 
 

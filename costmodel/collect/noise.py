@@ -70,14 +70,17 @@ def noise_report(root: str, *, run: str = "repeat-1") -> dict:
     by_group: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for a, b in pairs:
         by_group[a["group_id"]].append((a["latency_median_s"], b["latency_median_s"]))
+    family = {a["group_id"]: a["family"] for a, _ in pairs}
     taus, slow = [], []
-    for vals in by_group.values():
+    by_family: dict[str, list[float]] = defaultdict(list)
+    for gid, vals in by_group.items():
         if len(vals) < 3:
             continue
         u, v = np.array(vals).T
         tau = kendalltau(u, v).statistic
         if np.isfinite(tau):
             taus.append(tau)
+            by_family[family[gid]].append(float(tau))
         # Top-1 slowdown of trusting run 2's pick, judged by run 1.
         slow.append(u[int(np.argmin(v))] / u.min() - 1.0)
     return {
@@ -89,4 +92,6 @@ def noise_report(root: str, *, run: str = "repeat-1") -> dict:
         "latency_median_ape": float(np.median(rel)),
         "kendall_tau": float(np.mean(taus)) if taus else None,
         "top1_slowdown": float(np.mean(slow)) if slow else None,
+        # The mean tau can hide one family whose timing does not repeat (e.g. transposes).
+        "kendall_tau_by_family": {f: float(np.mean(t)) for f, t in sorted(by_family.items())},
     }

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import math
+
 import numpy as np
 import pytest
 
@@ -216,7 +218,50 @@ def _ref_tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: i
             lane_eff(inner), R[:, last].astype(np.float64), lg(inner_par), lane_eff(inner_par),
             lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
-    return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg], axis=1)
+    return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg,
+                           _ref_contiguity(vec, wg, maps, k)], axis=1)
+
+
+def _ref_contiguity(vec: np.ndarray, wg: np.ndarray, maps: list, k: int) -> np.ndarray:
+    """The contiguity columns, one candidate and one operand at a time."""
+    def span(t, expr):
+        return 1.0 + sum(c * (t[d] - 1.0) for d, c in expr if d < k)
+
+    rows = []
+    for v, w in zip(vec.tolist(), wg.tolist()):
+        n_tr = out_tr = in_tr = 0.0
+        min_c = in_c = wg_min = math.inf
+        out_c, runs, wg_runs, eff = 1.0, 0.0, 0.0, 1.0
+        real = [m for m in maps if m and any(d < k for e in m for d, _ in e)]
+        for j, m in enumerate(maps):
+            if m not in real:
+                continue
+            dims = {d for e in m for d, _ in e if d < k}
+            inner = max((d for d in dims if v[d] > 1), default=-1)
+            tr = float(inner >= 0 and inner not in {d for d, _ in m[-1]})
+            contig = span(v, m[-1])
+            vol = math.prod(span(v, e) for e in m)
+            wc = span(w, m[-1])
+            n_tr += tr
+            runs += vol / contig
+            wg_runs += math.prod(span(w, e) for e in m) / wc
+            wg_min = min(wg_min, wc)
+            if vol > 1:
+                min_c = min(min_c, contig)
+                eff = min(eff, contig / (math.ceil(contig / VECTOR_LANES) * VECTOR_LANES))
+            if j == len(maps) - 1:
+                out_tr, out_c = tr, contig
+            else:
+                in_tr = max(in_tr, tr)
+                if vol > 1:
+                    in_c = min(in_c, contig)
+        fin = [1.0 if math.isinf(x) else x for x in (min_c, in_c, wg_min)]
+        rows.append([n_tr, out_tr, in_tr, fin[0], out_c, fin[1], runs + 1.0, eff, fin[2],
+                     wg_runs + 1.0])
+    a = np.asarray(rows, dtype=np.float64).reshape(len(rows), 10)
+    for c in (3, 4, 5, 6, 8, 9):
+        a[:, c] = np.log2(a[:, c])
+    return a
 
 
 

@@ -23,7 +23,7 @@ from costmodel.errors import InputError
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
-FEATURE_SCHEMA = "cm-features-2"
+FEATURE_SCHEMA = "cm-features-3"
 
 #: Hashed IR-token n-grams: buckets and orders.
 NGRAM_BUCKETS = 256
@@ -69,6 +69,12 @@ def _schedule_names() -> list[str]:
     return names
 
 
+#: cm-features-3: how each operand's vector tile lies in memory (operands are row-major: the
+#: last result of an access map is the contiguous one).
+_CONTIG_NAMES = ["tile.n_transposed", "tile.out_transposed", "tile.in_transposed",
+                 "tile.log_min_contig", "tile.log_out_contig", "tile.log_in_contig",
+                 "tile.log_runs", "tile.min_contig_lane_eff", "tile.log_wg_min_contig",
+                 "tile.log_wg_runs"]
 #: cm-features-2: tiles relative to the problem (effective tile per level after "0 = not
 #: tiled" inherits the parent tile), register and cache pressure, vector work.
 _TILE_NAMES = (
@@ -80,7 +86,8 @@ _TILE_NAMES = (
     + [f"tile.{lv}.{k}" for lv in ("wg", "cache", "vec")
        for k in ("log_footprint", "over_l1", "over_l2")]
     + [f"tile.log_ext_over_vec{i}" for i in range(MAX_DIMS)]
-    + [f"tile.log_ext_over_wg{i}" for i in range(MAX_DIMS)])
+    + [f"tile.log_ext_over_wg{i}" for i in range(MAX_DIMS)]
+    + _CONTIG_NAMES)
 #: This machine's per-core caches (AMD EPYC, AVX2: 16 ymm registers of 8 f32 lanes).
 L1_BYTES = 32 * 1024
 L2_BYTES = 512 * 1024
@@ -724,16 +731,81 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
             lane_eff(inner), R[:, last].astype(np.float64), lg(inner_par), lane_eff(inner_par),
             lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
+    cols += _contiguity(vec, wg, maps, k)
     if out is None:
         out = np.zeros((n, len(_TILE_NAMES)))
     for i, c in enumerate(cols):
         out[:, i] = c
-    c0 = len(cols)
+    c0 = len(cols) - len(_CONTIG_NAMES)
+    out[:, c0 + 2 * MAX_DIMS:] = out[:, c0:c0 + len(_CONTIG_NAMES)].copy()
     out[:, c0:c0 + MAX_DIMS] = 0.0
     out[:, c0:c0 + k] = lg(E / vec)
     out[:, c0 + MAX_DIMS:c0 + 2 * MAX_DIMS] = 0.0
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
     return out
+
+
+def _spans(T: np.ndarray, expr: list) -> np.ndarray:
+    """Elements one access-map result spans over tile T: stride * (tile - 1) + 1, summed."""
+    span = np.ones(T.shape[0])
+    for d, c in expr:
+        if d < T.shape[1]:
+            span = span + c * (T[:, d] - 1)
+    return span
+
+
+def _contiguity(vec: np.ndarray, wg: np.ndarray, maps: list, k: int) -> list[np.ndarray]:
+    """The _CONTIG_NAMES columns. A vector read is "transposed" when the operand's last loop
+    dim with a vector tile > 1 is not a dim of its contiguous (last) map result: the vector
+    then runs across rows and IREE lowers it to gathers or shuffles. ``runs``: contiguous
+    pieces one vector tile (or workgroup tile) touches, summed over operands. (Counts of
+    vector loads/stores and per-tile reuse were tried as well: no gain over 3 seeds.)"""
+    n = vec.shape[0]
+    ar = np.arange(k)[None, :]
+    n_tr, out_tr, in_tr = (np.zeros(n) for _ in range(3))
+    min_c, out_c, in_c = np.full(n, np.inf), np.ones(n), np.full(n, np.inf)
+    runs, wg_runs, wg_min = np.zeros(n), np.zeros(n), np.full(n, np.inf)
+    eff = np.ones(n)
+    last_map = len(maps) - 1
+    for j, m in enumerate(maps):
+        if not m:
+            continue
+        dims = sorted({d for e in m for d, _ in e if d < k})
+        last = [d for d, _ in m[-1] if d < k]
+        if not dims:
+            continue
+        on = np.zeros(k, dtype=bool)
+        on[dims] = True
+        in_last = np.zeros(k, dtype=bool)
+        in_last[last] = True
+        big = (vec > 1) & on[None, :]
+        inner = np.where(big, ar, -1).max(-1)  # operand's innermost vector dim (loop order)
+        tr = (inner >= 0) & ~in_last[np.maximum(inner, 0)]
+        contig = _spans(vec, m[-1])
+        vol = np.ones(n)
+        for e in m:
+            vol = vol * _spans(vec, e)
+        touched = vol > 1
+        wc = _spans(wg, m[-1])
+        wvol = np.ones(n)
+        for e in m:
+            wvol = wvol * _spans(wg, e)
+        n_tr += tr
+        runs += vol / contig
+        wg_runs += wvol / wc
+        wg_min = np.minimum(wg_min, wc)
+        min_c = np.where(touched, np.minimum(min_c, contig), min_c)
+        eff = np.where(touched, np.minimum(eff, contig / (np.ceil(contig / VECTOR_LANES)
+                                                          * VECTOR_LANES)), eff)
+        if j == last_map:
+            out_tr, out_c = tr.astype(np.float64), contig
+        else:
+            in_tr = np.maximum(in_tr, tr)
+            in_c = np.where(touched, np.minimum(in_c, contig), in_c)
+    fin = lambda a: np.where(np.isfinite(a), a, 1.0)  # noqa: E731
+    lg = np.log2
+    return [n_tr, out_tr, in_tr, lg(fin(min_c)), lg(out_c), lg(fin(in_c)), lg(runs + 1.0),
+            eff, lg(fin(wg_min)), lg(wg_runs + 1.0)]
 
 
 def feature_matrix(kernel: KernelFeatures, schedules: Sequence, *,

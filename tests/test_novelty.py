@@ -19,7 +19,10 @@ def test_unfamiliar_kernels_get_the_out_of_family_half_width(dataset, model_dir)
     for t in model.targets:
         h = model.heads[t]
         assert h.novelty is not None and h.q_novel is not None and h.q_novel >= h.q
-    h = model.heads["latency"]
+    # Static instruction counts, not latency: the tiny dataset's latencies are microseconds
+    # timed live, and on some machines their held-out-family residuals came out no larger
+    # than a held-out group's (q_novel == q), with cm-features-2 and -3 alike.
+    h = model.heads["instructions"]
     assert h.q_novel > h.q  # a held-out family's residuals are larger than a held-out group's
     samples, programs, _ = load_dataset(dataset)
     seen = programs.column("ir").to_pylist()[0]  # a training kernel
@@ -27,14 +30,14 @@ def test_unfamiliar_kernels_get_the_out_of_family_half_width(dataset, model_dir)
     fam = FAMILIES["softmax"]  # a family the model never saw
     unseen = fam.render(fam.sample_shape(rng))
     for ir, q in ((seen, h.q), (unseen, h.q_novel)):
-        pred = model.predict(ir, schedules=[{}], targets="latency")
-        z = np.log(pred.values["latency"])
-        np.testing.assert_allclose(np.log(pred.upper["latency"]) - z, q, rtol=1e-9)
-        np.testing.assert_allclose(z - np.log(pred.lower["latency"]), q, rtol=1e-9)
+        pred = model.predict(ir, schedules=[{}], targets="instructions")
+        z = np.log(pred.values["instructions"])
+        np.testing.assert_allclose(np.log(pred.upper["instructions"]) - z, q, rtol=1e-9)
+        np.testing.assert_allclose(z - np.log(pred.lower["instructions"]), q, rtol=1e-9)
     # Precomputed feature rows judge each row on its own.
     rows = np.vstack([model.features(seen, [{}]), model.features(unseen, [{}])])
-    pred = model.predict(features=rows, targets="latency")
-    width = np.log(pred.upper["latency"]) - np.log(pred.values["latency"])
+    pred = model.predict(features=rows, targets="instructions")
+    width = np.log(pred.upper["instructions"]) - np.log(pred.values["instructions"])
     np.testing.assert_allclose(width, [h.q, h.q_novel], rtol=1e-9)
 
 

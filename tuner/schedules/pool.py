@@ -136,10 +136,12 @@ def measure_pools(n: int = 24, *, limit: int = 20, chunk: int = 8, cache: Path =
     ds = (suite_dispatches(limit, cache) if dispatches is None else
           [d for d in dispatches if _target_cache(cache, d) is not None])
     pools = [load_pool(cache, d, n) for d in ds]
-    todo = sum(1 + sum(1 for k in p.order if k not in p.results) for p in pools)
-    if on_total:
-        on_total(todo)
     cands = {p.name: pool_candidates(p.target, n) for p in pools}
+    if on_total:
+        # Each round of a pool that still has candidates to time re-times IREE's default too.
+        missing = [[s.key() not in p.results for s in cands[p.name]] for p in pools]
+        on_total(sum(sum(m[i:i + chunk]) + any(m[i:i + chunk])
+                     for m in missing for i in range(0, n, chunk)))
     if executor is not None:
         _pools_on_cluster(pools, cands, n, chunk, cache, executor, progress,
                           allow_mixed_hardware)

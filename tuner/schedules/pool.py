@@ -277,11 +277,21 @@ def main(argv: Iterable[str] | None = None) -> None:
     import argparse
 
     from tqdm import tqdm
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=24)
-    ap.add_argument("--limit", type=int, default=20)
-    ap.add_argument("--chunk", type=int, default=8)
+    ap = argparse.ArgumentParser(
+        prog="python -m tuner.schedules.pool",
+        description="Compile and time the schedule benchmark's candidate pools into the cache "
+                    f"({DEFAULT_CACHE}; TUNER_CACHE_DIR moves it). Resumable: a rerun times "
+                    "only what is missing.")
+    ap.add_argument("--n", type=int, default=24, help="candidates per pool (default 24)")
+    ap.add_argument("--limit", type=int, default=20,
+                    help="at most this many real-model dispatches (default 20)")
+    ap.add_argument("--chunk", type=int, default=8,
+                    help="candidates per round; IREE's default is re-timed every round "
+                         "(default 8)")
     a = ap.parse_args(list(argv) if argv is not None else None)
+    for name in ("n", "limit", "chunk"):
+        if getattr(a, name) < 1:
+            ap.error(f"--{name} must be at least 1")
     bar = tqdm(desc="pool trials", unit="trial")
     measure_pools(a.n, limit=a.limit, chunk=a.chunk, progress=bar.update,
                   on_total=lambda t: setattr(bar, "total", t))

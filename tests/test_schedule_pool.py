@@ -1,0 +1,46 @@
+"""Local pool measurement (tuner/schedules/pool.py) on a real dispatch: the progress total
+matches the work done, IREE's default is re-timed every round, and a rerun resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from costmodel.programs.dispatches import dump_dispatches
+from tuner.schedules.pool import main, measure_pools
+
+MODEL = """func.func @main(%a: tensor<16x24xf32>, %b: tensor<24x32xf32>) -> tensor<16x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<16x24xf32>, tensor<24x32xf32>) outs(%f : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}"""
+
+
+def _run(cache, d):
+    totals, done = [], []
+    pools = measure_pools(3, chunk=2, cache=cache, dispatches=d, progress=done.append,
+                          on_total=totals.append)
+    return pools, totals, sum(done)
+
+
+def test_progress_total_counts_every_round_default_and_a_rerun_resumes(tmp_path):
+    d = dump_dispatches(MODEL, "poolmm")[:1]
+    cache = tmp_path / "schedules"
+    pools, totals, done = _run(cache, d)
+    # 3 candidates in rounds of 2 -> 2 rounds, each re-timing IREE's default first.
+    assert totals == [5] and done == 5
+    lines = [json.loads(x) for f in cache.glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert [r["role"] for r in lines] == ["default", "candidate", "candidate", "default",
+                                          "candidate"]
+    assert len(pools) == 1 and len(pools[0].measured()) == 3
+    _, totals, done = _run(cache, d)
+    assert totals == [0] and done == 0
+
+
+def test_cli_rejects_a_zero_pool(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--n", "0"])
+    assert e.value.code == 2 and "--n must be at least 1" in capsys.readouterr().err

@@ -731,17 +731,16 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
             lane_eff(inner), R[:, last].astype(np.float64), lg(inner_par), lane_eff(inner_par),
             lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
-    cols += _contiguity(vec, wg, maps, k)
     if out is None:
         out = np.zeros((n, len(_TILE_NAMES)))
     for i, c in enumerate(cols):
         out[:, i] = c
-    c0 = len(cols) - len(_CONTIG_NAMES)
-    out[:, c0 + 2 * MAX_DIMS:] = out[:, c0:c0 + len(_CONTIG_NAMES)].copy()
+    c0 = len(cols)
     out[:, c0:c0 + MAX_DIMS] = 0.0
     out[:, c0:c0 + k] = lg(E / vec)
     out[:, c0 + MAX_DIMS:c0 + 2 * MAX_DIMS] = 0.0
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
+    out[:, c0 + 2 * MAX_DIMS:] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
     return out
 
 
@@ -781,15 +780,10 @@ def _contiguity(vec: np.ndarray, wg: np.ndarray, maps: list, k: int) -> list[np.
         big = (vec > 1) & on[None, :]
         inner = np.where(big, ar, -1).max(-1)  # operand's innermost vector dim (loop order)
         tr = (inner >= 0) & ~in_last[np.maximum(inner, 0)]
-        contig = _spans(vec, m[-1])
-        vol = np.ones(n)
-        for e in m:
-            vol = vol * _spans(vec, e)
+        contig, wc = _spans(vec, m[-1]), _spans(wg, m[-1])
+        vol = np.prod([_spans(vec, e) for e in m], axis=0)  # elements the tile touches
+        wvol = np.prod([_spans(wg, e) for e in m], axis=0)
         touched = vol > 1
-        wc = _spans(wg, m[-1])
-        wvol = np.ones(n)
-        for e in m:
-            wvol = wvol * _spans(wg, e)
         n_tr += tr
         runs += vol / contig
         wg_runs += wvol / wc

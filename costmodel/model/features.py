@@ -673,18 +673,23 @@ def _any_true(b: np.ndarray) -> np.ndarray:
     return _bytes_as_words(b) != 0
 
 
+def _spans(T: np.ndarray, expr: list) -> np.ndarray:
+    """Elements one access-map result spans over tile T: stride * (tile - 1) + 1, summed."""
+    span = np.ones(T.shape[0])
+    for d, c in expr:
+        if d < T.shape[1]:
+            span = span + c * (T[:, d] - 1)
+    return span
+
+
 def _footprint(T: np.ndarray, maps: list, ebytes: int) -> np.ndarray:
-    """Bytes one tile touches: per operand, the product over its access-map results of the
-    span of that result (stride * (tile - 1) + 1 summed over its dims), summed over operands."""
+    """Bytes one tile touches: per operand, the product of its access-map results' spans
+    (``_spans``), summed over operands."""
     total = np.zeros(T.shape[0])
     for m in maps:
         vol = np.ones(T.shape[0])
         for terms in m:
-            span = np.ones(T.shape[0])
-            for d, c in terms:
-                if d < T.shape[1]:
-                    span = span + c * (T[:, d] - 1)
-            vol = vol * span
+            vol = vol * _spans(T, terms)
         total += vol
     return total * ebytes
 
@@ -742,15 +747,6 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
     out[:, c0 + 2 * MAX_DIMS:] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
     return out
-
-
-def _spans(T: np.ndarray, expr: list) -> np.ndarray:
-    """Elements one access-map result spans over tile T: stride * (tile - 1) + 1, summed."""
-    span = np.ones(T.shape[0])
-    for d, c in expr:
-        if d < T.shape[1]:
-            span = span + c * (T[:, d] - 1)
-    return span
 
 
 def _contiguity(vec: np.ndarray, wg: np.ndarray, maps: list, k: int) -> list[np.ndarray]:

@@ -99,7 +99,10 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
                        "rank_weight": h.rank_weight,
                        "regression_offset": None if h.offset is None
                        else h.offset.to_json(model.pre.names),
-                       "conformal_log_half_width_novel": h.q_novel}
+                       "conformal_log_half_width_novel": h.q_novel,
+                       "conformal_log_half_width_dispatch": h.q_dispatch,
+                       "dispatch_column": None if h.dispatch_col is None
+                       else model.pre.names[h.dispatch_col]}
     _write_json(out / "heads.json", heads)
     files["heads.json"] = None
     novelty = next((h.novelty for h in model.heads.values() if h.novelty is not None), None)
@@ -202,6 +205,13 @@ def load(path: str | os.PathLike) -> CostModel:
         if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
             heads[name].novelty = novelty
             heads[name].q_novel = float(h["conformal_log_half_width_novel"])
+        if h.get("conformal_log_half_width_dispatch") is not None:
+            col = h.get("dispatch_column")
+            if col not in pre.names:
+                raise ArtifactError(f"{path}: head {name!r}: dispatch column {col!r} is not a "
+                                    "kept feature")
+            heads[name].q_dispatch = float(h["conformal_log_half_width_dispatch"])
+            heads[name].dispatch_col = pre.names.index(col)
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
         if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())

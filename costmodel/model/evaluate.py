@@ -16,7 +16,8 @@ import numpy as np
 
 from costmodel.model import baselines as bl
 from costmodel.model.data import Frame, group_index
-from costmodel.model.metrics import METRICS, coverage, ranking_metrics, regression_metrics
+from costmodel.model.metrics import (METRICS, coverage, interval_factor, ranking_metrics,
+                                     regression_metrics)
 from costmodel.model.splits import SPLITS, make_split
 from costmodel.model.targets import TARGETS
 from costmodel.model.train import fit, predict_rows
@@ -149,6 +150,7 @@ def _metrics(frame: Frame, name: str, te: np.ndarray, cat: dict, machine: dict,
     m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
     m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
     m["interval_coverage"] = coverage(cat["lower"], cat["upper"], y)
+    m["interval_factor"] = interval_factor(cat["lower"], cat["upper"])
     m["test_rows"] = int(len(te))
     m["test_groups"] = int(len(members))
     b = {"random": bl.random_metrics(y, members),

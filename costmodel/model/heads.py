@@ -11,7 +11,7 @@ import xgboost as xgb
 
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
-from costmodel.model.novelty import Novelty
+from costmodel.model.novelty import Novelty, is_dispatch
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.targets import Target
 
@@ -177,15 +177,23 @@ class TargetHeads:
     #: Half-width for kernels ``novelty`` calls novel (novelty.py); None: always ``q``.
     q_novel: float | None = None
     novelty: Novelty | None = None
+    #: Half-width floor for kernels in IREE's dispatch form (real models' dispatches), from
+    #: out-of-model residuals (novelty.py); ``dispatch_col`` is the kept column that tells.
+    q_dispatch: float | None = None
+    dispatch_col: int | None = None
 
     def half_width(self, X: np.ndarray, *, one_kernel: bool = False) -> float | np.ndarray:
         """Conformal half-width per row (log scale). ``one_kernel``: every row is the same
         kernel (a ``predict(kernel=...)`` call), so novelty is judged on the first row."""
-        if self.novelty is None or self.q_novel is None or not len(X):
+        if not len(X):
             return self.q
-        if one_kernel:
-            return self.q_novel if self.novelty.is_novel(X[:1])[0] else self.q
-        return np.where(self.novelty.is_novel(X), self.q_novel, self.q)
+        rows = X[:1] if one_kernel else X
+        q = np.full(len(rows), self.q)
+        if self.novelty is not None and self.q_novel is not None:
+            q = np.where(self.novelty.is_novel(rows), self.q_novel, q)
+        if self.q_dispatch is not None and self.dispatch_col is not None:
+            q = np.where(is_dispatch(rows, self.dispatch_col), np.maximum(q, self.q_dispatch), q)
+        return float(q[0]) if one_kernel else q
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:

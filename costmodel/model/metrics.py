@@ -17,6 +17,8 @@ and work within candidate groups (the schedules of one kernel):
   with |pred - y| / y <= 0.10.
 * ``r2_log``: R^2 of the prediction on the target's log scale (log, or log1p for spills).
 * ``interval_coverage``: share of samples inside their predictive interval.
+* ``interval_factor``: the interval's median multiplicative half-width, sqrt(upper/lower)
+  (coverage alone would reward an infinitely wide band).
 
 Predicted ties are broken by a fixed random permutation, so a constant predictor scores
 the expected value of a random pick rather than whatever came first.
@@ -30,7 +32,8 @@ import numpy as np
 from scipy.stats import kendalltau
 
 METRICS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
-           "tenset_top5", "mape", "within_10pct", "r2_log", "interval_coverage")
+           "tenset_top5", "mape", "within_10pct", "r2_log", "interval_coverage",
+           "interval_factor")
 RANKING = METRICS[:6]
 #: Lower is better for these; higher for the rest.
 LOWER_IS_BETTER = frozenset({"top1_slowdown", "top5_slowdown", "mape"})
@@ -101,3 +104,12 @@ def coverage(lo: np.ndarray, hi: np.ndarray, y: np.ndarray) -> float | None:
     if len(y) == 0:
         return None
     return float(((y >= lo) & (y <= hi)).mean())
+
+
+def interval_factor(lo: np.ndarray, hi: np.ndarray) -> float | None:
+    """Median sqrt(upper / lower) over rows with a positive band (log-scale targets)."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    ok = (lo > 0) & np.isfinite(hi)
+    if not ok.any():
+        return None
+    return _clean(float(np.median(np.sqrt(hi[ok] / lo[ok]))))

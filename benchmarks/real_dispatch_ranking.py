@@ -1,0 +1,104 @@
+"""How well the cost model ranks schedules of real models' dispatches, on measured pools.
+
+`costmodel eval`'s unseen-models split has only the compiler-default variants of each real
+dispatch (4 per group, within ~10-30% of each other). The schedule benchmark's pools are a
+harder and fuller test: every dispatch of the suite's real models with 128 sampled
+schedules plus IREE's default, each compiled and timed on this machine
+(`python -m tuner.schedules.pool`; `tuner bench schedules` reads the same cache). None of
+them is in the cost model's training data. Per dispatch this ranks the pool by the model's
+latency rank cost and reports the eval's metrics (within-dispatch Kendall tau, top-1 / top-5
+slowdown, TenSet top-k), beside the roofline baseline (the model's own calibration, with the
+schedule's vector padding), trusting IREE's default, and random ranking:
+
+    .venv/bin/python benchmarks/real_dispatch_ranking.py [--model models/default]
+        [--pool 128] [--dispatches 40] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
+        "tenset_top5")
+
+
+def pool_rows(model, pool) -> tuple[np.ndarray, np.ndarray]:
+    """Raw feature rows and measured latencies of a pool's feasible members, default first."""
+    target = pool.target
+    feas = [r for r in pool.measured() if r.feasible]
+    scheds = [target.default.to_dict()] + [r.schedule for r in feas]
+    X = model.features(target.mlir, scheds)
+    y = np.array([pool.default_latency] + [r.latency_s for r in feas])
+    return X, y
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--pool", type=int, default=128, help="pool size (as measured)")
+    ap.add_argument("--dispatches", type=int, default=40, help="suite size (as measured)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+
+    import costmodel
+    from costmodel.model.baselines import random_metrics, roofline_latency
+    from costmodel.model.features import FEATURE_NAMES, N_BASE, SCHEDULE_NAMES
+    from costmodel.model.metrics import ranking_metrics
+    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
+
+    model = costmodel.load(args.model)
+    machine = model.manifest.get("machine") or {}
+    pools = [load_pool(DEFAULT_CACHE, d, args.pool)
+             for d in suite_dispatches(args.dispatches, DEFAULT_CACHE)]
+    pools = [p for p in pools if p.default_latencies and p.measured()]
+    if not pools:
+        print(f"no measured pools of size {args.pool} under {DEFAULT_CACHE}; measure them with "
+              f"`python -m tuner.schedules.pool --n {args.pool} --limit {args.dispatches}`",
+              file=sys.stderr)
+        return 2
+    fl, by = FEATURE_NAMES.index("total.log_flops"), FEATURE_NAMES.index("total.log_bytes")
+    pad = N_BASE + SCHEDULE_NAMES.index("sched.log_pad_flops")
+    Xs, ys, groups, names, n = [], [], [], [], 0
+    for p in pools:
+        X, y = pool_rows(model, p)
+        Xs.append(X)
+        ys.append(y)
+        groups.append(np.arange(n, n + len(y)))
+        names.append(p.name)
+        n += len(y)
+    X, y = np.vstack(Xs), np.concatenate(ys)
+    cost = model.predict(features=X, targets="latency").rank_cost["latency"]
+    roof = roofline_latency(np.expm1(X[:, fl]), np.expm1(X[:, by]), X[:, pad], machine)
+    is_default = np.zeros(len(y), dtype=bool)
+    is_default[[g[0] for g in groups]] = True
+    default = {"top1_slowdown": statistics.fmean(float(y[g[0]] / y[g].min() - 1) for g in groups),
+               "tenset_top1": float(sum(y[g].min() for g in groups) / sum(y[g[0]] for g in groups))}
+    res = {"dispatches": len(pools), "candidates": int(len(y)), "model_dir": args.model,
+           "model": {k: ranking_metrics(cost, y, groups).get(k) for k in KEYS},
+           "roofline": {k: ranking_metrics(roof, y, groups).get(k) for k in KEYS},
+           "compiler_default": default,
+           "random": {k: v for k, v in random_metrics(y, groups).items() if k in KEYS},
+           "per_dispatch": {nm: ranking_metrics(cost[g], y[g], [np.arange(len(g))])["kendall_tau"]
+                            for nm, g in zip(names, groups)}}
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(f"{len(pools)} real dispatches, {len(y)} measured candidates ({args.model})")
+    print(f"{'':18s}" + "".join(f"{k:>18s}" for k in KEYS))
+    for who in ("model", "roofline", "compiler_default", "random"):
+        row = res[who]
+        print(f"{who:18s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
+                                     for k in KEYS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

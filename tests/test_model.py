@@ -262,9 +262,32 @@ def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):
     root = Path(__file__).resolve().parent.parent
     model, data = root / "models" / "default", root / "datasets" / "cpu-v2"
     out = export(str(model), str(tmp_path / "onnx"))
-    X = load_frame(str(data)).X[::3]
+    frame = load_frame(str(data))
+    X = frame.X[::3]
     worst = check(str(model), str(out), X)
     assert len(worst) == 8 and max(worst.values()) <= 1e-5, worst
+    # The interval rule travels with the heads: the bands a C++ caller rebuilds from the
+    # manifest are predict()'s, here on rows the novelty test passes.
+    import json
+    m = costmodel.load(model)
+    manifest = json.loads((out / "manifest.json").read_text())
+    cols = manifest["input"]["columns"]
+    Xs = np.vstack([X[:300], frame.X[frame.source == "real_model"]])
+    Xk = m.pre.transform(Xs)
+    assert 0 < (Xk[:, cols.index("total.dialect.hal")] > 0).sum() < len(Xk)
+    pred = m.predict(features=Xs)
+    for name, h in m.heads.items():
+        rule = manifest["intervals"][name]
+        if rule["dispatch_column"] is None or h.target.transform != "log":
+            continue  # (log1p values are clipped at 0, so value x/ w does not invert)
+        novel = h.novelty.is_novel(Xk) if h.novelty is not None else np.zeros(len(Xk), bool)
+        disp = Xk[:, cols.index(rule["dispatch_column"])] > 0
+        w = np.where(disp, rule["dispatch_log_half_width"], rule["log_half_width"])
+        ok = ~novel
+        z = m.heads[name].target.forward(pred.values[name][ok])
+        np.testing.assert_allclose(m.heads[name].target.forward(pred.upper[name][ok]) - z,
+                                   w[ok], rtol=1e-6, atol=1e-9)
+    assert (out / "novelty.npy").is_file() and "novelty.npy" in manifest["files"]
     # The ensemble is summed in float64, so ONNX Runtime's thread split does not matter and
     # the output is the exact sum (the numpy forest's float64 sum) rounded to float32 (twice
     # with a margin: the ensemble's output, then the sum with the margin).

@@ -167,8 +167,31 @@ def export(model_dir: str, out: str | None = None) -> Path:
         # How candidates are ordered (lower cost first): "regression" = reg output,
         # "ranking" = -rank output, "blend" = reg - rank_weight * rank (both raw outputs).
         "ordering": {name: {"rank_source": h.rank_source, "rank_weight": h.rank_weight}
-                     for name, h in model.heads.items()}}, indent=1) + "\n")
+                     for name, h in model.heads.items()},
+        "intervals": _intervals(model, model_dir, outdir, files)}, indent=1) + "\n")
     return outdir
+
+
+def _intervals(model, model_dir: str, outdir: Path, files: dict) -> dict:
+    """The predictive-interval rule per target, for a C++ caller to reproduce ``predict``'s
+    bands: value x/ exp(w) with w the largest that applies of ``log_half_width``,
+    ``novel_log_half_width`` (the kernel is novel by novelty.json / novelty.npy, copied
+    here: RMS distance of its standardized kernel columns to the nearest reference row
+    above ``threshold``) and ``dispatch_log_half_width`` (the input column
+    ``dispatch_column`` is > 0: a real model's dispatch)."""
+    import shutil
+    out = {}
+    for name, h in model.heads.items():
+        out[name] = {"coverage": 1.0 - h.alpha, "log_half_width": h.q,
+                     "novel_log_half_width": h.q_novel,
+                     "dispatch_log_half_width": h.q_dispatch,
+                     "dispatch_column": None if h.dispatch_col is None
+                     else model.pre.names[h.dispatch_col]}
+    if any(h.q_novel is not None for h in model.heads.values()):
+        for f in ("novelty.json", "novelty.npy"):
+            shutil.copyfile(Path(model_dir) / f, outdir / f)
+            files[f] = {"sha256": hashlib.sha256((outdir / f).read_bytes()).hexdigest()}
+    return out
 
 
 def check(model_dir: str, onnx_dir: str, X: np.ndarray) -> dict[str, float]:

@@ -141,6 +141,13 @@ def test_metric_definitions_on_a_hand_example():
     assert worst["kendall_tau"] == -1.0 and worst["top1_slowdown"] == pytest.approx(9.0)
     assert worst["top5_slowdown"] == pytest.approx(2.0)  # best of {10,6,5,4,3} is 3
     assert worst["tenset_top5"] == pytest.approx(1 / 3)
+    # A constant predictor picks at random: its top-1 is the expected pick (mean 31/7 here,
+    # slowdown 24/7), whatever the tie-break seed; tied best two: the mean of those two.
+    flat = [ranking_metrics(np.zeros(7), y, [np.arange(7)], seed=s) for s in range(3)]
+    assert all(f["top1_slowdown"] == pytest.approx(24 / 7) for f in flat)
+    assert flat[0]["tenset_top1"] == pytest.approx(7 / 31)
+    two = ranking_metrics(np.array([0.0, 1, 1, 1, 1, 1, 0]), y, [np.arange(7)])
+    assert two["top1_slowdown"] == pytest.approx(4.5)  # mean of 1 and 10 is 5.5
 
 
 def test_onnx_export_agrees_with_native_predictions(dataset, model_dir, tmp_path):

@@ -95,9 +95,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     targets = parse_targets(args.targets) if args.targets else model.targets
     splits = [s.strip() for s in args.splits.split(",")] if args.splits else list(SPLITS)
     bad = [s for s in splits if s not in SPLITS]
+    from costmodel.errors import InputError
     if bad:
-        from costmodel.errors import InputError
         raise InputError(f"unknown split(s) {bad}; known: {', '.join(SPLITS)}")
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
     frame = load_frame(args.data, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
     result = {"model": str(args.model), "data": str(args.data), "rows": len(frame),
@@ -106,7 +108,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
     result.update(evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
                            splits=splits, say=say, predictions=(preds := {}),
-                           progress=not args.quiet))
+                           progress=not args.quiet, jobs=args.jobs))
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     if result.get("splits_clean"):
         result["noise_ceiling_clean"] = noise_ceiling(frame, targets, clean=True)
@@ -204,6 +206,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--targets", help="subset of the model's targets")
     p.add_argument("--splits", help="comma list (default: all four)")
     p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--jobs", type=int, default=1,
+                   help="folds trained at once in worker processes (same figures; default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)

@@ -382,3 +382,25 @@ def test_eval_reports_clean_labels_beside_all_labels(dataset):
     res["noise_ceiling_clean"] = ceil
     text = markdown(res)
     assert "# Clean labels" in text and "## unseen_shapes (clean labels)" in text
+
+
+def test_eval_with_worker_processes_gives_the_same_figures(dataset):
+    """`costmodel eval --jobs 2` trains folds in spawned workers: every fold keeps its seed,
+    so the figures match the one-process run exactly."""
+    from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import evaluate
+
+    frame = load_frame(str(dataset))
+    machine = {"peak_flops_per_s": 1e10, "bandwidth_bytes_per_s": 1e10}
+    kw = dict(folds=2, splits=["unseen_shapes", "random_within_groups"])
+    one = evaluate(frame, ["latency"], machine, **kw)
+    seen = []
+    two = evaluate(frame, ["latency"], machine, jobs=2, say=seen.append, **kw)
+    assert one["splits"] == two["splits"] and one["baselines"] == two["baselines"]
+    assert sum("fold" in m for m in seen) == 4
+
+
+def test_eval_rejects_zero_jobs(model_dir, dataset, capsys):
+    rc, _ = _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--jobs", "0",
+                  "--quiet"])
+    assert rc == 2 and "--jobs must be at least 1" in capsys.readouterr().err

@@ -39,10 +39,12 @@ def _target_rows(frame: Frame, name: str, idx: np.ndarray) -> np.ndarray:
 
 def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3, seed: int = 0,
              splits: list[str] | None = None, say=None, predictions: dict | None = None,
-             progress: bool = False) -> dict:
+             progress: bool = False, jobs: int = 1) -> dict:
     """``predictions``, when given, receives the pooled out-of-fold test predictions,
     split -> target -> {y, value, lower, upper, rank_cost, group} (for report plots).
-    ``progress`` shows a bar over the folds (each retrains the model) on stderr."""
+    ``progress`` shows a bar over the folds (each retrains the model) on stderr. ``jobs``
+    > 1 trains that many folds at once in worker processes (single-threaded XGBoost each);
+    every fold keeps its own seed, so the figures are the same as with ``jobs=1``."""
     bar = None
     if progress:
         import sys
@@ -50,14 +52,58 @@ def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3,
         from tqdm import tqdm
         bar = tqdm(total=0, desc="evaluating", unit="fold", file=sys.stderr, leave=False)
     try:
-        return _evaluate(frame, targets, machine, folds, seed, splits, say, predictions, bar)
+        return _evaluate(frame, targets, machine, folds, seed, splits, say, predictions, bar,
+                         max(1, int(jobs)))
     finally:
         if bar is not None:
             bar.close()
 
 
+#: The frame, targets and machine of the evaluation a worker process serves (set once per
+#: worker by _init_worker, so each task ships only its fold's row indices).
+_WORKER: dict = {}
+
+
+def _init_worker(frame: Frame, targets: list[str], machine: dict) -> None:
+    _WORKER.update(frame=frame, targets=targets, machine=machine)
+
+
+def _run_fold(task: tuple) -> tuple:
+    """Train on one fold's rows and predict its test rows: (split, fold, outputs, seconds)."""
+    split_name, fi, tr, te, seed = task
+    frame = _WORKER["frame"]
+    t0 = time.perf_counter()
+    pre, heads, _ = fit(frame.take(tr), _WORKER["targets"], seed=seed, machine=_WORKER["machine"],
+                        say=None)
+    return split_name, fi, predict_rows(pre, heads, frame.X[te]), time.perf_counter() - t0
+
+
+def _fold_results(frame: Frame, targets: list[str], machine: dict, tasks: list[tuple],
+                  jobs: int, on_done):
+    """Yield ``_run_fold`` results, in this process or in ``jobs`` spawned workers."""
+    if jobs <= 1 or len(tasks) <= 1:
+        _init_worker(frame, targets, machine)
+        try:
+            for t in tasks:
+                r = _run_fold(t)
+                on_done(r)
+                yield r
+        finally:
+            _WORKER.clear()
+        return
+    import multiprocessing as mp
+    # spawn, not fork: a forked child of a process that already ran OpenMP (XGBoost) can hang.
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker,
+                  initargs=(frame, targets, machine)) as pool:
+        for r in pool.imap_unordered(_run_fold, tasks):
+            on_done(r)
+            yield r
+
+
 def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed: int,
-              splits: list[str] | None, say, predictions: dict | None, bar) -> dict:
+              splits: list[str] | None, say, predictions: dict | None, bar,
+              jobs: int = 1) -> dict:
     result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
                                                 "compiler_default": {}},
                     "split_info": {}, "unavailable_splits": {},
@@ -65,6 +111,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
                     # all-label figures above): rows whose timing is not flagged noisy.
                     "labels_clean": CLEAN_LABELS, "splits_clean": {},
                     "baselines_clean": {"roofline": {}, "random": {}, "compiler_default": {}}}
+    made = {}
     for split_name in splits or SPLITS:
         sp = make_split(split_name, frame, k=folds, seed=seed)
         if sp.unavailable or not sp.folds:
@@ -72,25 +119,37 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             if say:
                 say(f"{split_name}: unavailable ({result['unavailable_splits'][split_name]})")
             continue
-        t0 = time.perf_counter()
+        made[split_name] = sp
+    tasks = [(name, fi, tr, te, seed + fi) for name, sp in made.items()
+             for fi, (tr, te) in enumerate(sp.folds)]
+    if bar is not None:
+        bar.total += len(tasks)
+        bar.refresh()
+
+    def done(r) -> None:
+        name, fi, _, dt = r
+        if say:
+            tr, te = made[name].folds[fi]
+            say(f"{name}: fold {fi + 1}/{len(made[name].folds)}: trained on {len(tr)} rows, "
+                f"tested {len(te)} rows, {dt:.0f}s")
         if bar is not None:
-            bar.total += len(sp.folds)
-            bar.refresh()
+            bar.update(1)
+
+    outs: dict[str, dict[int, dict]] = defaultdict(dict)
+    secs: dict[str, float] = defaultdict(float)
+    for name, fi, out, dt in _fold_results(frame, targets, machine, tasks, jobs, done):
+        outs[name][fi] = out
+        secs[name] += dt
+    for split_name, sp in made.items():
+        t0 = time.perf_counter()
         preds: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         for fi, (tr, te) in enumerate(sp.folds):
-            if say:
-                say(f"{split_name}: fold {fi + 1}/{len(sp.folds)}: train {len(tr)} rows, "
-                    f"test {len(te)} rows")
-            pre, heads, _ = fit(frame.take(tr), targets, seed=seed + fi, machine=machine,
-                                 say=None)
-            out = predict_rows(pre, heads, frame.X[te])
-            for name in heads:
+            out = outs[split_name][fi]
+            for name in out:
                 preds[name]["idx"].append(te)
                 preds[name]["fold"].append(np.full(len(te), fi))
                 for k in ("value", "lower", "upper", "rank_cost"):
                     preds[name][k].append(out[name][k])
-            if bar is not None:
-                bar.update(1)
         per_target, roof, rnd, dflt = {}, {}, {}, {}
         clean_t, clean_b = {}, {"roofline": {}, "random": {}, "compiler_default": {}}
         for name in targets:
@@ -130,10 +189,12 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
                                                                   "random_within_groups")
                                             else f"{sum(len(h) for h in sp.held_out)} "
                                                  f"{'groups' if split_name == 'unseen_shapes' else 'row sets'}",
-                                            "seconds": round(time.perf_counter() - t0, 1)}
+                                            # training and predicting, summed over folds
+                                            "seconds": round(secs[split_name]
+                                                             + time.perf_counter() - t0, 1)}
         if say:
             lat = per_target.get("latency") or next(iter(per_target.values()), {})
-            say(f"{split_name}: done in {time.perf_counter() - t0:.0f}s; latency tau "
+            say(f"{split_name}: {secs[split_name] + time.perf_counter() - t0:.0f}s; latency tau "
                 f"{_fmt(lat.get('kendall_tau'))}, top-1 slowdown {_fmt(lat.get('top1_slowdown'))}"
                 f", MAPE {_fmt(lat.get('mape'))}")
     return result

@@ -44,3 +44,28 @@ def test_cli_rejects_a_zero_pool(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--n", "0"])
     assert e.value.code == 2 and "--n must be at least 1" in capsys.readouterr().err
+
+
+def test_bench_reports_the_tunable_dispatches_apart(tmp_path, model_dir):
+    """`tuner bench schedules` on a real measured pool: `summary.tunable` keeps only the
+    dispatches where IREE's default is not within 95% of the pool's best."""
+    import dataclasses
+
+    import costmodel
+    from tuner.schedules.bench import FRACTION, bench
+
+    d = dump_dispatches(MODEL, "poolmm")[:1]
+    pools, _, _ = _run(tmp_path / "schedules", d)
+    cm = costmodel.load(model_dir)
+    res = bench(pools, cm, seeds=(0, 1), strategies=("random",))
+    row = res["dispatches"][0]
+    tunable = row["best_latency_s"] / row["default_latency_s"] < FRACTION
+    t = res["summary"]["tunable"]
+    assert t["dispatches"] == int(tunable)
+    assert t["median_trials_to_95"] == (res["summary"]["median_trials_to_95"] if tunable else {})
+    # The same pool with IREE's default timed 1000x slower is tunable (some candidate is
+    # faster): trial 1 (the default) no longer reaches the level, so the median is >= 2.
+    slow = dataclasses.replace(pools[0], default_latencies=[1000 * x for x in
+                                                            pools[0].default_latencies])
+    t = bench([slow], cm, seeds=(0, 1), strategies=("random",))["summary"]["tunable"]
+    assert t["dispatches"] == 1 and t["median_trials_to_95"]["random"] >= 2

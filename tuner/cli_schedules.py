@@ -242,4 +242,9 @@ def _bench_schedules(args: argparse.Namespace) -> int:
         f"{k} {v:g}" for k, v in s["median_trials_to_95"].items()))
     con.print(f"mean-trial ratios: random/tuner {s['trial_ratio_random_over_tuner']:.2f}x, "
               f"tpe/tuner {s['trial_ratio_tpe_over_tuner']:.2f}x")
+    tu = s["tunable"]
+    if tu["dispatches"]:
+        con.print(f"on the {tu['dispatches']} dispatches where IREE's default is not within 95% "
+                  "of the best, median trials to 95%: " + ", ".join(
+                      f"{k} {v:g}" for k, v in tu["median_trials_to_95"].items()))
     return 0

@@ -20,8 +20,9 @@ and work within candidate groups (the schedules of one kernel):
 * ``interval_factor``: the interval's median multiplicative half-width, sqrt(upper/lower)
   (coverage alone would reward an infinitely wide band).
 
-Predicted ties are broken by a fixed random permutation, so a constant predictor scores
-the expected value of a random pick rather than whatever came first.
+Tied predictions score the expected pick over random tie-break orders (exact for top-1,
+``TIE_DRAWS`` orders for top-5), so a constant predictor scores what random picking does on
+average rather than whatever came first or one lucky draw.
 """
 
 from __future__ import annotations

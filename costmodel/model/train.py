@@ -164,10 +164,17 @@ def _out_of_family_q(X, zr, z, off, ok, fv, out: np.ndarray, rounds: int, seed: 
     test = np.flatnonzero(out & ok)
     if len(keep) < 4 or not len(test):
         return 0.0
+    return conformal_quantile(_held_out_residuals(X, zr, z, off, keep, test, rounds, seed, ws,
+                                                  params), alpha)
+
+
+def _held_out_residuals(X, zr, z, off, keep, test, rounds: int, seed: int, ws,
+                        params) -> np.ndarray:
+    """Residuals on rows ``test`` of a regression head refitted on rows ``keep`` only (the
+    recipe and rounds of the real head)."""
     reg = refit_regression(X[keep], zr[keep], rounds, seed=seed, weight=ws(keep),
                            params=params)
-    zo = margin(reg, X[test]) + (0.0 if off is None else off(X[test]))
-    return conformal_quantile(z[test] - zo, alpha)
+    return z[test] - (margin(reg, X[test]) + (0.0 if off is None else off(X[test])))
 
 
 def _out_of_model_q(X, zr, z, off, ok, rows: np.ndarray, model: np.ndarray,
@@ -190,10 +197,7 @@ def _out_of_model_q(X, zr, z, off, ok, rows: np.ndarray, model: np.ndarray,
         test = real[out[real] & ok[real]]
         if len(keep) < 4 or not len(test):
             continue
-        reg = refit_regression(X[keep], zr[keep], rounds, seed=seed, weight=ws(keep),
-                               params=params)
-        zo = margin(reg, X[test]) + (0.0 if off is None else off(X[test]))
-        r = z[test] - zo
+        r = _held_out_residuals(X, zr, z, off, keep, test, rounds, seed, ws, params)
         res += [r[model[test] == m] for m in np.unique(model[test])]
     # Exchangeable units are models, not rows (a model's dispatches err together): take
     # each held-out model's own conformal quantile and the largest of them. With K models

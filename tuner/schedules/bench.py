@@ -92,6 +92,19 @@ def trials_to(results: Sequence[TrialResult], best: float, frac: float = FRACTIO
     return len(results) + 1  # never reached (only when the sequence was cut short)
 
 
+def _trial_summary(trials: dict[str, list[int]]) -> dict:
+    """Median and mean trials to FRACTION per strategy, and random's and TPE's over the
+    tuner's (None where a strategy did not run)."""
+    med = {s: statistics.median(v) for s, v in trials.items() if v}
+    mean = {s: statistics.fmean(v) for s, v in trials.items() if v}
+    ratio = lambda d, a: d[a] / d["tuner"] if a in d and "tuner" in d else None  # noqa: E731
+    return {"median_trials_to_95": med, "mean_trials_to_95": mean,
+            "trial_ratio_random_over_tuner": ratio(mean, "random"),
+            "trial_ratio_tpe_over_tuner": ratio(mean, "tpe"),
+            "median_trial_ratio_random_over_tuner": ratio(med, "random"),
+            "median_trial_ratio_tpe_over_tuner": ratio(med, "tpe")}
+
+
 def held_out_priors(pools: Sequence[Pool], cost_model) -> dict[str, SchedulePrior | None]:
     """Per pool, a schedule prior trained only on pools of *other* real models (no dispatch
     of the same model, so no near-duplicate shapes leak into its own prior)."""
@@ -110,6 +123,7 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
     # The same, over the dispatches where IREE's default is *not* already within FRACTION of
     # the pool's best: on the others every strategy reaches the level at trial 1 (the default).
     tunable: dict[str, list[int]] = {s: [] for s in strategies}
+    n_tunable = 0
     rows = []
     tuner_speedups, oracle_speedups = [], []
     priors = held_out_priors(pools, cost_model)
@@ -121,6 +135,8 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
                "infeasible": sum(not r.feasible for r in pool.measured()),
                "default_latency_s": pool.default_latency, "best_latency_s": best,
                "pool_best_speedup": pool.default_latency / best, "trials_to_95": {}}
+        is_tunable = best / pool.default_latency < FRACTION
+        n_tunable += is_tunable
         speed = []
         for strat in strategies:
             ts = []
@@ -144,7 +160,7 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
                 if progress:
                     progress(1)
             per[strat] += ts
-            if best / pool.default_latency < FRACTION:
+            if is_tunable:
                 tunable[strat] += ts
             row["trials_to_95"][strat] = statistics.median(ts)
         g = math.exp(statistics.fmean(math.log(x) for x in speed)) if speed else 1.0
@@ -152,37 +168,18 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
         tuner_speedups.append(g)
         oracle_speedups.append(row["pool_best_speedup"])
         rows.append(row)
-    med = {s: statistics.median(v) for s, v in per.items() if v}
-    mean = {s: statistics.fmean(v) for s, v in per.items() if v}
-    tmed = {s: statistics.median(v) for s, v in tunable.items() if v}
-    tmean = {s: statistics.fmean(v) for s, v in tunable.items() if v}
-    ratio = lambda d, a: d[a] / d["tuner"] if a in d and "tuner" in d else None  # noqa: E731
     geo = lambda xs: math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None  # noqa: E731
     summary = {
         "dispatches": len(pools), "seeds": list(seeds), "budget": budget, "fraction": FRACTION,
         "pool_sizes": sorted({r["pool"] for r in rows}),
         "geomean_speedup_over_default": geo(tuner_speedups),
         "geomean_pool_best_speedup": geo(oracle_speedups),
-        "median_trials_to_95": med, "mean_trials_to_95": mean,
-        "trial_ratio_random_over_tuner": (mean["random"] / mean["tuner"]
-                                          if "random" in mean and "tuner" in mean else None),
-        "trial_ratio_tpe_over_tuner": (mean["tpe"] / mean["tuner"]
-                                       if "tpe" in mean and "tuner" in mean else None),
-        "median_trial_ratio_random_over_tuner": (med["random"] / med["tuner"]
-                                                 if "random" in med and "tuner" in med else None),
-        "median_trial_ratio_tpe_over_tuner": (med["tpe"] / med["tuner"]
-                                              if "tpe" in med and "tuner" in med else None),
+        **_trial_summary(per),
         "tunable": {
             "definition": f"dispatches where IREE's default is not within {FRACTION} of the "
                           "pool's best (best / default latency < "
                           f"{FRACTION}); on the others every strategy needs 1 trial",
-            "dispatches": sum(r["best_latency_s"] / r["default_latency_s"] < FRACTION
-                              for r in rows),
-            "median_trials_to_95": tmed, "mean_trials_to_95": tmean,
-            "median_trial_ratio_random_over_tuner": ratio(tmed, "random"),
-            "median_trial_ratio_tpe_over_tuner": ratio(tmed, "tpe"),
-            "trial_ratio_random_over_tuner": ratio(tmean, "random"),
-            "trial_ratio_tpe_over_tuner": ratio(tmean, "tpe")},
+            "dispatches": n_tunable, **_trial_summary(tunable)},
         "priors": {"held_out": "every real model's dispatches are tuned with a prior trained "
                                "only on the other models' pools",
                    "dispatches_with_prior": sum(v is not None for v in priors.values())},

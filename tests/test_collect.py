@@ -91,7 +91,9 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
     args = [sys.executable, "-m", "costmodel", "collect", "--families", "transpose,reduction",
             "--samples", "8", "--schedules-per-group", "4", "--out", str(out), "--quiet",
             "--checkpoint-every", "1000"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The killed process cannot remove its compile directory: keep it under tmp_path.
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
     while _journal_count(out) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -100,7 +102,7 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
     with sqlite3.connect(out / "staging.sqlite") as db:
         before = dict(db.execute("SELECT sample_key, row FROM samples").fetchall())
     assert 3 <= len(before) < 8
-    res = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
     assert res.returncode == 0, res.stderr
     samples, _, manifest = load(out)
     keys = samples.column("sample_key").to_pylist()

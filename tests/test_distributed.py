@@ -28,14 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
     from distributed import Client
 
     from costmodel.distributed.cluster import local_cluster
 
-    with local_cluster(2, memory_limit="1.5GiB") as cl, Client(cl) as client:
-        client.wait_for_workers(2, timeout=120)
-        yield cl, client
+    # Workers inherit TMPDIR: the one killed below cannot remove its compile directory.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TMPDIR", str(tmp_path_factory.mktemp("worker-tmp")))
+    try:
+        with local_cluster(2, memory_limit="1.5GiB") as cl, Client(cl) as client:
+            client.wait_for_workers(2, timeout=120)
+            yield cl, client
+    finally:
+        mp.undo()
 
 
 def test_scheduler_resolution(monkeypatch, capsys):

@@ -25,8 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from tuner.solver.bench import BENCH_STRATEGIES  # noqa: E402
 from tuner.solver.tuner import SolverTuner  # noqa: E402
 from tuner.strategies import STRATEGIES, make_strategy  # noqa: E402
+
+#: Strategies as configured variants (the solver benchmark's named entries).
+VARIANTS = {n: o for n, o in BENCH_STRATEGIES.items() if "strategy" in o}
 
 K = 20
 
@@ -40,8 +44,11 @@ def _stream(n: int, seed: int = 0) -> tuple[list[float], np.ndarray]:
 
 
 def bench_strategy(name: str, warm: int = 1000, n: int = 2000, rounds: int = 7) -> dict[str, float]:
-    opts = {"context_range": (-0.15, 0.45)} if STRATEGIES[name].contextual else {}
-    s = make_strategy(name, K, seed=0, **opts)
+    opts = dict(VARIANTS.get(name, {}))
+    strategy = opts.pop("strategy", name)
+    if STRATEGIES[strategy].contextual:
+        opts["context_range"] = (-0.15, 0.45)
+    s = make_strategy(strategy, K, seed=0, **opts)
     ctx, losses = _stream(warm + n * (rounds + 2))
     rows = losses.tolist()
     for t in range(warm):
@@ -94,10 +101,11 @@ def main() -> int:
     ap.add_argument("--no-tuner", action="store_true",
                     help="skip the SolverTuner (Study + store) timings")
     args = ap.parse_args()
-    names = args.strategies or list(STRATEGIES)
-    unknown = sorted(set(names) - set(STRATEGIES))
+    names = args.strategies or list(STRATEGIES) + list(VARIANTS)
+    unknown = sorted(set(names) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
-        ap.error(f"unknown strategies {unknown}; one of {', '.join(sorted(STRATEGIES))}")
+        ap.error(f"unknown strategies {unknown}; one of "
+                 f"{', '.join(sorted(set(STRATEGIES) | set(VARIANTS)))}")
     load0 = os.getloadavg()[0]
     out: dict[str, object] = {"strategies": {name: bench_strategy(name) for name in names}}
     # Other work on the machine inflates even CPU time (cold caches): say how busy it was.

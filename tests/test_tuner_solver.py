@@ -68,12 +68,15 @@ def test_solver_input_errors():
 def test_bench_solver_json(tmp_path, capsys):
     rc = main(["bench", "solver", "--json", "--T", "60", "--seeds", "0", "1",
                "--settings", "synthetic-low", "heat", "--strategies", "tsallis_inf", "chebcb",
-               "--cache-dir", str(tmp_path), "--no-progress"])
+               "tsallis_inf_smooth", "--cache-dir", str(tmp_path), "--no-progress"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"synthetic-low", "heat"}
     for setting, res in out.items():
-        assert {"omega=1", "best_fixed", "instance_optimal", "tsallis_inf", "chebcb"} <= set(res)
+        assert {"omega=1", "best_fixed", "instance_optimal", "tsallis_inf", "chebcb",
+                "tsallis_inf_smooth"} <= set(res)
+        # a named variant runs its own options, not its strategy's defaults
+        assert res["tsallis_inf_smooth"]["per_seed"] != res["tsallis_inf"]["per_seed"]
         io = res["instance_optimal"]
         for name, r in res.items():
             assert r["total"] >= io["total"] - 1e-9 and r["last20"] >= io["last20"] - 1e-9
@@ -84,3 +87,5 @@ def test_bench_solver_json(tmp_path, capsys):
 def test_bench_rejects_bad_arguments(capsys):
     assert main(["bench", "solver", "--settings", "nope", "--no-progress"]) == 2
     assert "unknown setting" in capsys.readouterr().err
+    assert main(["bench", "solver", "--strategies", "tsallis_inf_rough", "--no-progress"]) == 2
+    assert "tsallis_inf_smooth" in capsys.readouterr().err   # the error lists the variants

@@ -68,9 +68,11 @@ def _bench_solver(args: argparse.Namespace) -> int:
         raise SolverInputError("--T must be at least 10")
     strategies = bench.BENCH_STRATEGIES
     if args.strategies:
-        unknown = [s for s in args.strategies if s not in STRATEGIES]
+        unknown = [s for s in args.strategies if s not in STRATEGIES
+                   and s not in bench.BENCH_STRATEGIES]
         if unknown:
-            raise SolverInputError(f"unknown strategies {unknown}; one of {', '.join(sorted(STRATEGIES))}")
+            raise SolverInputError(f"unknown strategies {unknown}; one of "
+                                   f"{', '.join(sorted(set(STRATEGIES) | set(bench.BENCH_STRATEGIES)))}")
         strategies = {s: bench.BENCH_STRATEGIES.get(s, {}) for s in args.strategies}
     progress = None
     bar = None

@@ -21,9 +21,12 @@ from tuner.strategies import STRATEGIES, make_strategy
 
 CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), "heat": (0.0, 10.0)}
 
-# Strategy options used by the benchmark (the defaults of each class otherwise).
+# Strategy options used by the benchmark (the defaults of each class otherwise). An entry
+# named other than its strategy says which one it runs under "strategy".
 BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
     "tsallis_inf": {},
+    # omegas are an ordered grid: neighbouring arms share plays (TsallisINF's smoothing).
+    "tsallis_inf_smooth": {"strategy": "tsallis_inf", "smoothing": 3.0, "lr": 1.5},
     "exp3": {},
     "ucb1": {},
     "thompson": {},
@@ -37,6 +40,7 @@ BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
 def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int) -> np.ndarray:
     """Run one strategy online over the sequence; returns the cost paid per instance."""
     opts = dict(options)
+    strategy = opts.pop("strategy", strategy)
     if STRATEGIES[strategy].contextual:
         opts.setdefault("context_range", CONTEXT_RANGES.get(table.setting, (-1.0, 1.0)))
     s = make_strategy(strategy, len(table.omegas), seed=seed, **opts)

@@ -11,7 +11,7 @@ from google.protobuf import json_format, struct_pb2
 from proto.tuner.v1 import tuner_service_pb2 as pb
 from proto.tuner.v1 import tuner_service_pb2_grpc as pb_grpc
 from service.errors import StatusError, handle_errors
-from tuner.solver.tuner import SolverTuner
+from tuner.solver.tuner import ORDERED_TSALLIS, SolverTuner
 from tuner.store import SQLiteStore, Store, open_storage
 from tuner.study import Study, Trial
 
@@ -126,11 +126,14 @@ class TunerServicer(pb_grpc.TunerServiceServicer):
         with self._lock:
             tuner = self._solvers.get(name)
             if tuner is None:
-                # Contextual loops get ChebCB, the rest Tsallis-INF: the two the solver
-                # benchmark supports (tuner bench solver).
+                # Contextual loops get ChebCB, the rest Tsallis-INF smoothed over the ordered
+                # omegas: what the solver benchmark supports (tuner bench solver). A loop
+                # already in the store resumes as it was created.
                 tuner = self._solvers[name] = SolverTuner(
                     self.store, name=name, strategy="chebcb" if contextual else "tsallis_inf",
-                    context_range=SOLVER_CONTEXT_RANGE if contextual else None)
+                    options=None if contextual else ORDERED_TSALLIS,
+                    context_range=SOLVER_CONTEXT_RANGE if contextual else None,
+                    adopt_existing=True)
             return tuner
 
     @handle_errors

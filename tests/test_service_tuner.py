@@ -109,3 +109,27 @@ def test_solver_pair_suggests_grid_omegas_and_takes_reports(stub_factory):
                                                                          context=0.5), timeout=10)
     assert 1.0 <= ctx.omega <= 1.95
     assert len(seen) > 1
+
+
+def test_solver_pair_smooths_new_loops_and_resumes_old_ones_as_created(stub_factory, tmp_path):
+    """A new non-contextual loop gets Tsallis-INF smoothed over the ordered omegas; a loop
+    stored before that default (plain Tsallis-INF) resumes with its own configuration."""
+    from tuner.solver.tuner import ORDERED_TSALLIS, SolverTuner
+    from tuner.store import open_storage
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    old = SolverTuner(url, name="solver:old", strategy="tsallis_inf")
+    omega, token = old.suggest()
+    old.report(token, 321)
+    start, servers = stub_factory
+    stub = start()
+    for tuner in ("old", "new"):
+        s = stub.SuggestSolverParameters(pb.SuggestSolverParametersRequest(tuner=tuner),
+                                         timeout=10)
+        rep = stub.ReportSolverOutcome(pb.ReportSolverOutcomeRequest(
+            tuner=tuner, token=s.token, iterations=250), timeout=10)
+        assert rep.new
+    store = open_storage(url)
+    assert store.get_study("solver:old").config["options"] == {}
+    assert store.get_study("solver:new").config["options"] == ORDERED_TSALLIS
+    assert len(list(store.events(store.get_study("solver:old").id))) == 4  # 2 asks + 2 tells

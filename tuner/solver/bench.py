@@ -17,6 +17,7 @@ import numpy as np
 
 from tuner.solver.instances import OMEGAS, SETTINGS
 from tuner.solver.table import Table, load_table
+from tuner.solver.tuner import ORDERED_TSALLIS
 from tuner.strategies import STRATEGIES, make_strategy
 
 CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), "heat": (0.0, 10.0)}
@@ -26,7 +27,7 @@ CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), 
 BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
     "tsallis_inf": {},
     # omegas are an ordered grid: neighbouring arms share plays (TsallisINF's smoothing).
-    "tsallis_inf_smooth": {"strategy": "tsallis_inf", "smoothing": 3.0, "lr": 1.5},
+    "tsallis_inf_smooth": {"strategy": "tsallis_inf", **ORDERED_TSALLIS},
     "exp3": {},
     "ucb1": {},
     "thompson": {},

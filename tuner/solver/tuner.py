@@ -10,25 +10,40 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tuner.errors import TrialNotFoundError
+from tuner.errors import StudyNotFoundError, TrialNotFoundError
 from tuner.space import Categorical, Space
 from tuner.solver.instances import OMEGAS
-from tuner.store import Store
+from tuner.store import Store, open_storage
 from tuner.strategies import STRATEGIES, Context
 from tuner.study import Report, Study
+
+
+#: Tsallis-INF for an ordered grid of omegas: neighbouring omegas share plays (see
+#: TsallisINF's ``smoothing``; `tuner bench solver` runs it as ``tsallis_inf_smooth``).
+ORDERED_TSALLIS: dict[str, float] = {"smoothing": 3.0, "lr": 1.5}
 
 
 class SolverTuner:
     def __init__(self, storage: str | Store = "memory:", *, name: str = "solver",
                  strategy: str = "tsallis_inf", options: Mapping[str, Any] | None = None,
                  omegas: Sequence[float] = OMEGAS, context_range: Sequence[float] | None = None,
-                 seed: int = 0, max_iterations: int = 10_000) -> None:
+                 seed: int = 0, max_iterations: int = 10_000, adopt_existing: bool = False) -> None:
+        """``adopt_existing``: a study already stored under ``name`` resumes with the
+        configuration it was created with, whatever this call asks for (the service: a loop
+        started before a default changed keeps its strategy)."""
+        self.max_iterations = int(max_iterations)
+        if adopt_existing:
+            store = open_storage(storage)
+            try:
+                self.study = Study(store, store.get_study(name))
+                return
+            except StudyNotFoundError:
+                storage = store
         opts = dict(options or {})
         if context_range is not None and STRATEGIES.get(strategy) is not None \
                 and STRATEGIES[strategy].contextual:
             opts.setdefault("context_range", [float(v) for v in context_range])
         space = Space([Categorical("omega", tuple(float(w) for w in omegas))])
-        self.max_iterations = int(max_iterations)
         self.study = Study.create(name, space, strategy=strategy, options=opts, seed=seed,
                                   storage=storage)
 

@@ -55,3 +55,25 @@ def test_novelty_files_are_checksummed_and_recorded(model_dir, tmp_path):
     np.save(bad / "novelty.npy", refs * 2, allow_pickle=False)
     with pytest.raises(ChecksumMismatchError, match="novelty.npy"):
         costmodel.load(bad)
+
+
+def test_distance_dedupes_rows_exactly():
+    """Distances computed once per distinct kernel equal the per-row brute force, for one
+    kernel's candidates (the fast path) and for rows of several kernels."""
+    from costmodel.model.novelty import Novelty, _distinct_rows
+
+    rng = np.random.default_rng(0)
+    kernels = rng.normal(size=(5, 7))
+    X = kernels[rng.integers(0, 5, 300)]
+    nov = Novelty(np.arange(7), np.zeros(7), np.ones(7),
+                  rng.normal(size=(40, 7)).astype(np.float32), threshold=1.0)
+    R = nov.refs.astype(np.float64)
+    brute = np.sqrt(((X[:, None, :] - R[None]) ** 2).sum(-1).min(1) / 7)
+    assert np.allclose(nov.distance(X), brute, rtol=1e-9, atol=1e-12)
+    one = np.repeat(kernels[[2]], 50, axis=0)
+    want = np.sqrt(((kernels[2] - R) ** 2).sum(-1).min() / 7)
+    assert np.allclose(nov.distance(one), want, rtol=1e-9)
+    uniq, inv = _distinct_rows(X)
+    assert len(uniq) == 5 and np.array_equal(uniq[inv], X)
+    uniq1, inv1 = _distinct_rows(one)
+    assert len(uniq1) == 1 and not inv1.any()

@@ -101,18 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     from costmodel.model.data import load_frame
     from costmodel.model.metrics import ranking_metrics
     from costmodel.model.train import fit, predict_rows
-    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
+    from real_dispatch_ranking import measured_pools
 
     model = costmodel.load(args.model)
-    pools = [load_pool(DEFAULT_CACHE, d, args.pool)
-             for d in suite_dispatches(args.dispatches, DEFAULT_CACHE)]
-    pools = [p for p in pools if p.default_latencies and p.measured()]
-    if not pools:
-        print(f"no measured pools of size {args.pool} under {DEFAULT_CACHE}; measure them with "
-              f"`python -m tuner.schedules.pool --n {args.pool} --limit {args.dispatches}`",
-              file=sys.stderr)
-        return 2
-    pf = pool_frame(model, pools)
+    pf = pool_frame(model, measured_pools(args.pool, args.dispatches))
     data = load_frame(args.data)
     data.y = {"latency": data.y["latency"]}
     archs = sorted(set(pf.model))

@@ -40,6 +40,19 @@ def pool_rows(model, pool) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def measured_pools(pool: int, dispatches: int) -> list:
+    """The suite's measured pools in the tuner's cache; exits with a hint when there are none."""
+    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
+
+    pools = [load_pool(DEFAULT_CACHE, d, pool) for d in suite_dispatches(dispatches, DEFAULT_CACHE)]
+    pools = [p for p in pools if p.default_latencies and p.measured()]
+    if not pools:
+        print(f"no measured pools of size {pool} under {DEFAULT_CACHE}; measure them with "
+              f"`python -m tuner.schedules.pool --n {pool} --limit {dispatches}`", file=sys.stderr)
+        sys.exit(2)
+    return pools
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="models/default")
@@ -52,18 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     from costmodel.model.baselines import random_metrics, roofline_latency
     from costmodel.model.features import FEATURE_NAMES, N_BASE, SCHEDULE_NAMES
     from costmodel.model.metrics import ranking_metrics
-    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
 
     model = costmodel.load(args.model)
     machine = model.manifest.get("machine") or {}
-    pools = [load_pool(DEFAULT_CACHE, d, args.pool)
-             for d in suite_dispatches(args.dispatches, DEFAULT_CACHE)]
-    pools = [p for p in pools if p.default_latencies and p.measured()]
-    if not pools:
-        print(f"no measured pools of size {args.pool} under {DEFAULT_CACHE}; measure them with "
-              f"`python -m tuner.schedules.pool --n {args.pool} --limit {args.dispatches}`",
-              file=sys.stderr)
-        return 2
+    pools = measured_pools(args.pool, args.dispatches)
     fl, by = FEATURE_NAMES.index("total.log_flops"), FEATURE_NAMES.index("total.log_bytes")
     pad = N_BASE + SCHEDULE_NAMES.index("sched.log_pad_flops")
     Xs, ys, groups, names, n = [], [], [], [], 0

@@ -113,11 +113,11 @@ class TsallisINF(_Normalised):
     a rarely played arm next to a popular one is estimated from its neighbour's plays. The
     bias fades with h_t. The baseline rule reads q_j in place of p_j. q uses the distribution
     of the latest report, the one the arm was drawn from when asks and tells alternate (a
-    solver loop). On the solver benchmark (seeds 0-2; 3-6 held out from the choice of h0 = 3,
-    halflife = 200, lr = 1.5): synthetic-high 1.117 -> 1.065x the best fixed omega (held-out
-    seeds 1.123 -> 1.083), synthetic-low 1.035 -> 1.024, heat 1.024 -> 1.021. A fixed
-    one-step kernel gave 1.075 / 1.094 (held out); implicit exploration (q + gamma eta) was
-    worse (1.16).
+    solver loop). On the solver benchmark (`tuner bench solver`, entry tsallis_inf_smooth;
+    seeds 0-2, with 3-6 held out from the choice of h0 = 3, halflife = 200, lr = 1.5):
+    synthetic-high 1.117 -> 1.065x the best fixed omega (held-out seeds 1.123 -> 1.080),
+    synthetic-low 1.035 -> 1.023, heat 1.024 -> 1.017. A fixed one-step kernel gave 1.075
+    (1.094 held out); implicit exploration (dividing by q + gamma eta) was worse (1.16).
 
     The normaliser x solves f(x) = sum_i 4/(eta (L_i - x))^2 - 1 = 0. f is convex and
     increasing on x < min L, and x = min L - 2/eta (where the leader alone weighs 1) lies

@@ -33,12 +33,12 @@ class SolverTuner:
         started before a default changed keeps its strategy)."""
         self.max_iterations = int(max_iterations)
         if adopt_existing:
-            store = open_storage(storage)
+            storage = open_storage(storage)   # one store for the lookup and the create
             try:
-                self.study = Study(store, store.get_study(name))
+                self.study = Study.load(name, storage)
                 return
             except StudyNotFoundError:
-                storage = store
+                pass
         opts = dict(options or {})
         if context_range is not None and STRATEGIES.get(strategy) is not None \
                 and STRATEGIES[strategy].contextual:

@@ -1,0 +1,220 @@
+"""How does the latency model's held-out ranking grow with training data?
+
+For one evaluation split (``costmodel eval``'s folds), train the latency heads with
+`costmodel train`'s recipe on a random share of each fold's training *groups* (whole
+candidate groups, so a group's schedules stay together), predict the fold's test rows, and
+report the eval's metrics over the pooled test predictions, per share:
+
+    .venv/bin/python benchmarks/learning_curve.py [--data datasets/cpu-v2] [--split unseen_shapes]
+        [--fractions 0.25 0.5 1] [--draws 2] [--jobs 2] [--json]
+
+Beside them: how well the full-data model ranks its own training rows, the dataset's
+repeat-run noise ceiling, and the least-squares gain in Kendall tau per doubling of the
+training groups. ``--overfit`` also fits an unregularised XGBoost (depth 10, 2000 trees, no
+early stopping) to every row and reports how well it ranks those same rows, with the count of
+candidate pairs of a group whose feature rows are identical: whether the features can tell a
+group's schedules apart at all, as against generalising to new groups. The run prints
+figures; it checks nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
+        "mape")
+
+#: The frame and calibration a worker serves (set once per process).
+_STATE: dict = {}
+
+
+def _init(data: str, machine: dict) -> None:
+    from costmodel.model.data import load_frame
+
+    frame = load_frame(data)
+    frame.y = {"latency": frame.y["latency"]}
+    _STATE.update(frame=frame, machine=machine)
+
+
+def _fit_predict(task: tuple) -> tuple:
+    """Train on a share of the fold's training groups; predict its test rows."""
+    from costmodel.model.train import fit, predict_rows
+
+    key, tr, te, frac, draw, seed, own = task
+    frame = _STATE["frame"]
+    groups = np.unique(frame.group[tr])
+    if frac < 1.0:
+        rng = np.random.default_rng([seed, draw, int(frac * 1e6)])
+        keep = rng.choice(groups, max(2, round(len(groups) * frac)), replace=False)
+        tr = tr[np.isin(frame.group[tr], keep)]
+    t0 = time.perf_counter()
+    pre, heads, _ = fit(frame.take(tr), ["latency"], seed=seed, machine=_STATE["machine"],
+                        say=None)
+    out = predict_rows(pre, heads, frame.X[te])["latency"]
+    fit_cost = predict_rows(pre, heads, frame.X[tr])["latency"]["rank_cost"] if own else None
+    return (key, te, out["rank_cost"], out["value"], tr, fit_cost,
+            len(np.unique(frame.group[tr])), time.perf_counter() - t0)
+
+
+def _metrics(frame, idx: np.ndarray, cost: np.ndarray, value: np.ndarray | None) -> dict:
+    from costmodel.model.data import group_index
+    from costmodel.model.metrics import ranking_metrics, regression_metrics
+    from costmodel.model.targets import TARGETS
+
+    y = frame.y["latency"][idx]
+    _, members = group_index(frame.group[idx].astype(str))
+    m = ranking_metrics(cost, y, members)
+    if value is not None:
+        m.update(regression_metrics(value, y, TARGETS["latency"].forward))
+    return {k: m.get(k) for k in KEYS if m.get(k) is not None}
+
+
+def _overfit(frame) -> dict:
+    """Rank every row with a model fitted to all of them, without regularisation."""
+    import xgboost as xgb
+
+    from costmodel.model.data import group_index
+
+    y = frame.y["latency"]
+    ok = np.flatnonzero(np.isfinite(y) & (y > 0))
+    X = frame.X[ok]
+    _, members = group_index(frame.group[ok].astype(str))
+    pairs = same = 0
+    for idx in members:
+        rows = X[idx]
+        eq = (rows[:, None, :] == rows[None, :, :]) | (np.isnan(rows[:, None, :])
+                                                       & np.isnan(rows[None, :, :]))
+        full = eq.all(axis=2)
+        pairs += len(idx) * (len(idx) - 1) // 2
+        same += int(np.triu(full, 1).sum())
+    m = xgb.XGBRegressor(n_estimators=2000, max_depth=10, learning_rate=0.1,
+                         tree_method="hist", n_jobs=1, random_state=0)
+    m.fit(X, np.log(y[ok]))
+    cost = m.predict(X)
+    return {"kendall_tau": _metrics(frame, ok, cost, None)["kendall_tau"], "pairs": pairs,
+            "identical_feature_pairs": same}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="datasets/cpu-v2")
+    ap.add_argument("--model", default="models/default",
+                    help="gives the roofline calibration (the latency head's margin)")
+    ap.add_argument("--split", default="unseen_shapes",
+                    choices=("unseen_shapes", "unseen_families", "random_within_groups"))
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    ap.add_argument("--draws", type=int, default=2,
+                    help="random subsets per fraction below 1 (their metrics are averaged)")
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="fits at once (one process each)")
+    ap.add_argument("--overfit", action="store_true",
+                    help="also fit an unregularised model to every row (what the features "
+                         "can express)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    bad = [f for f in args.fractions if not 0.0 < f <= 1.0]
+    if bad or args.draws < 1 or args.jobs < 1 or args.folds < 2:
+        ap.error(f"fractions must lie in (0, 1] (got {bad}); --draws and --jobs >= 1; "
+                 f"--folds >= 2")
+
+    from tqdm import tqdm
+
+    from costmodel.model.artifact import read_manifest
+    from costmodel.model.evaluate import noise_ceiling
+    from costmodel.model.splits import make_split
+
+    machine = read_manifest(args.model).get("machine", {})
+    _init(args.data, machine)
+    frame = _STATE["frame"]
+    sp = make_split(args.split, frame, k=args.folds, seed=args.seed)
+    if sp.unavailable or not sp.folds:
+        print(f"error: split {args.split} is unavailable on {args.data}: {sp.unavailable}",
+              file=sys.stderr)
+        return 2
+    fracs = sorted(set(args.fractions))
+    tasks = [((frac, d), tr, te, frac, d, args.seed + fi, frac == 1.0)
+             for frac in fracs for d in range(1 if frac == 1.0 else args.draws)
+             for fi, (tr, te) in enumerate(sp.folds)]
+    results = []
+    bar = tqdm(total=len(tasks), desc="fits", unit="fit", file=sys.stderr,
+               disable=args.json and not sys.stderr.isatty())
+    if args.jobs > 1:
+        import multiprocessing as mp
+        # spawn: a forked child of a process that ran OpenMP (XGBoost) can hang.
+        with mp.get_context("spawn").Pool(args.jobs, initializer=_init,
+                                          initargs=(args.data, machine)) as pool:
+            for r in pool.imap_unordered(_fit_predict, tasks):
+                results.append(r)
+                bar.update(1)
+    else:
+        for t in tasks:
+            results.append(_fit_predict(t))
+            bar.update(1)
+    bar.close()
+
+    rows = []
+    for frac in fracs:
+        per_draw, groups, secs, own = [], [], 0.0, []
+        for d in range(1 if frac == 1.0 else args.draws):
+            got = [r for r in results if r[0] == (frac, d)]
+            te = np.concatenate([r[1] for r in got])
+            per_draw.append(_metrics(frame, te, np.concatenate([r[2] for r in got]),
+                                     np.concatenate([r[3] for r in got])))
+            groups += [r[6] for r in got]
+            secs += sum(r[7] for r in got)
+            own += [_metrics(frame, r[4], r[5], None)["kendall_tau"] for r in got
+                    if r[5] is not None]
+        row = {"fraction": frac, "train_groups_per_fold": float(np.mean(groups)),
+               **{k: float(np.mean([m[k] for m in per_draw])) for k in per_draw[0]},
+               "fit_seconds": round(secs, 1)}
+        if own:
+            row["train_fit_kendall_tau"] = float(np.mean(own))
+        rows.append(row)
+    res = {"data": args.data, "split": args.split, "folds": len(sp.folds), "seed": args.seed,
+           "draws": args.draws, "curve": rows}
+    if len(rows) > 1:
+        x = np.log2([r["train_groups_per_fold"] for r in rows])
+        res["kendall_tau_gain_per_doubling"] = float(np.polyfit(x, [r["kendall_tau"]
+                                                                    for r in rows], 1)[0])
+    ceiling = noise_ceiling(frame, ["latency"])
+    if ceiling.get("available") and "latency" in ceiling:
+        res["noise_ceiling"] = {k: ceiling["latency"][k] for k in ("kendall_tau", "mape")}
+    if args.overfit:
+        res["overfit"] = _overfit(frame)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(f"{args.data}, {args.split}, {len(sp.folds)} folds, seed {args.seed}")
+    print(f"{'fraction':>8s} {'groups':>7s} " + " ".join(f"{k:>17s}" for k in KEYS))
+    for r in rows:
+        print(f"{r['fraction']:8.3g} {r['train_groups_per_fold']:7.0f} "
+              + " ".join(f"{r.get(k, float('nan')):17.3f}" for k in KEYS))
+    for r in rows:
+        if "train_fit_kendall_tau" in r:
+            print(f"tau on its own training rows (fraction {r['fraction']:g}): "
+                  f"{r['train_fit_kendall_tau']:.3f}")
+    if "kendall_tau_gain_per_doubling" in res:
+        print(f"tau gain per doubling of training groups: "
+              f"{res['kendall_tau_gain_per_doubling']:+.3f}")
+    if "noise_ceiling" in res:
+        nc = res["noise_ceiling"]
+        print(f"noise ceiling (repeat runs): tau {nc['kendall_tau']:.3f}, MAPE {nc['mape']:.3f}")
+    if "overfit" in res:
+        o = res["overfit"]
+        print(f"unregularised fit on every row: tau {o['kendall_tau']:.3f} on those rows; "
+              f"{o['identical_feature_pairs']} of {o['pairs']} within-group pairs share a "
+              f"feature row")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

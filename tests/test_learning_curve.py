@@ -1,0 +1,36 @@
+"""benchmarks/learning_curve.py on a small real dataset: its full-data point is `costmodel
+eval`'s figure for the same split and seed, and a smaller share trains on fewer groups."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.learning_curve import main
+
+
+def test_full_share_matches_eval_and_smaller_shares_train_on_fewer_groups(dataset, model_dir,
+                                                                          capsys):
+    from costmodel.model.artifact import read_manifest
+    from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import evaluate
+
+    rc = main(["--data", str(dataset), "--model", str(model_dir), "--fractions", "0.5", "1",
+               "--folds", "2", "--draws", "1", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    half, full = res["curve"]
+    frame = load_frame(str(dataset))
+    ev = evaluate(frame, ["latency"], read_manifest(model_dir)["machine"], folds=2,
+                  splits=["unseen_shapes"])["splits"]["unseen_shapes"]["latency"]
+    for k in ("kendall_tau", "top1_slowdown", "mape"):
+        assert full[k] == pytest.approx(ev[k], rel=1e-9), k
+    assert half["train_groups_per_fold"] <= full["train_groups_per_fold"]
+    assert -1.0 <= full["train_fit_kendall_tau"] <= 1.0
+
+
+def test_bad_fractions_are_rejected(dataset, model_dir, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--data", str(dataset), "--model", str(model_dir), "--fractions", "0"])
+    assert exc.value.code == 2 and "fractions must lie in (0, 1]" in capsys.readouterr().err

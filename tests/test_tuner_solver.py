@@ -89,3 +89,22 @@ def test_bench_rejects_bad_arguments(capsys):
     assert "unknown setting" in capsys.readouterr().err
     assert main(["bench", "solver", "--strategies", "tsallis_inf_rough", "--no-progress"]) == 2
     assert "tsallis_inf_smooth" in capsys.readouterr().err   # the error lists the variants
+
+
+def test_served_omegas_are_tidy_decimals_and_custom_ones_are_kept():
+    """The default grid is a linspace (1.7999999999999998 for 1.8): SolverTuner hands out the
+    short decimal it stands for; an omega that is not a few ulps off one is served as given."""
+    from tuner.solver.tuner import SolverTuner
+
+    tuner = SolverTuner(strategy="random", seed=1)
+    served = set()
+    for _ in range(200):
+        omega, token = tuner.suggest()
+        served.add(omega)
+        tuner.report(token, iterations=10)
+    assert served == {round(1.0 + 0.05 * i, 2) for i in range(20)}
+    assert all(len(repr(w).split(".")[1]) <= 2 for w in served)
+    odd = (1.23456789012345, 1.0 + 2 ** -40)
+    custom = SolverTuner(strategy="random", omegas=odd, seed=1)
+    got = {custom.suggest()[0] for _ in range(40)}
+    assert got == set(odd)

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,13 @@ from tuner.study import Report, Study
 #: Tsallis-INF for an ordered grid of omegas: neighbouring omegas share plays (see
 #: TsallisINF's ``smoothing``; `tuner bench solver` runs it as ``tsallis_inf_smooth``).
 ORDERED_TSALLIS: dict[str, float] = {"smoothing": 3.0, "lr": 1.5}
+
+
+def tidy(omega: float) -> float:
+    """The shortest decimal within a few ulps of ``omega``: the default grid is a linspace, so
+    a solver would otherwise be handed 1.7999999999999998 for 1.8. Any other value is kept."""
+    short = float(f"{omega:.12g}")
+    return short if abs(short - omega) <= 4 * math.ulp(omega) else omega
 
 
 class SolverTuner:
@@ -50,7 +59,7 @@ class SolverTuner:
     def suggest(self, context: Context = None, *, client_id: str | None = None) -> tuple[float, str]:
         """The relaxation parameter for the next solve, and the token to report it with."""
         t = self.study.ask(context, client_id=client_id)
-        return float(t.params["omega"]), str(t.id)
+        return tidy(float(t.params["omega"])), str(t.id)
 
     def report(self, token: str, iterations: int, *, censored: bool | None = None,
                client_id: str | None = None) -> Report:

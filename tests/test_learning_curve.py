@@ -34,3 +34,20 @@ def test_bad_fractions_are_rejected(dataset, model_dir, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--data", str(dataset), "--model", str(model_dir), "--fractions", "0"])
     assert exc.value.code == 2 and "fractions must lie in (0, 1]" in capsys.readouterr().err
+
+
+def test_benchmarks_report_a_missing_dataset_without_a_traceback(tmp_path):
+    """The benchmark scripts' shared entry point turns typed errors into `error: ...`, exit 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    missing = tmp_path / "nope"
+    for script, args in (("learning_curve.py", ["--data", str(missing)]),
+                         ("score.py", ["--model", str(missing)])):
+        r = subprocess.run([sys.executable, str(root / "benchmarks" / script), *args],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2, (script, r.stderr)
+        assert r.stderr.startswith("error: ") and str(missing) in r.stderr
+        assert "Traceback" not in r.stderr

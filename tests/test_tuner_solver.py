@@ -108,3 +108,22 @@ def test_served_omegas_are_tidy_decimals_and_custom_ones_are_kept():
     custom = SolverTuner(strategy="random", omegas=odd, seed=1)
     got = {custom.suggest()[0] for _ in range(40)}
     assert got == set(odd)
+
+
+def test_bench_plays_average_strategy_seeds_on_one_table(tmp_path):
+    """--plays N: a seed's figure is the mean of N runs with different strategy seeds, the
+    first being the single-play run, so plays=1 keeps the old figures."""
+    from tuner.solver.bench import PLAY_STRIDE, play, run
+    from tuner.solver.table import load_table
+
+    kw = dict(T=80, seeds=[0], strategies={"tsallis_inf": {}, "random": {}}, cache_dir=tmp_path)
+    one = run(["synthetic-low"], **kw)["synthetic-low"]
+    three = run(["synthetic-low"], plays=3, **kw)["synthetic-low"]
+    table = load_table("synthetic-low", 80, 0, cache_dir=tmp_path)
+    for name in ("tsallis_inf", "random"):
+        totals = [play(table, name, {}, PLAY_STRIDE * p).sum() for p in range(3)]
+        assert one[name]["total"] == pytest.approx(totals[0])
+        assert three[name]["total"] == pytest.approx(np.mean(totals))
+    assert three["best_fixed"] == one["best_fixed"]       # comparators do not play
+    assert len(set(np.round(totals, 6))) > 1              # the plays really differ
+    assert main(["bench", "solver", "--plays", "0", "--no-progress"]) == 2

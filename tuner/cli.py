@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print setting -> strategy -> {total, last20, ...} as JSON")
     sol.add_argument("--T", type=int, default=5000, help="instances per sequence (default 5000)")
     sol.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    sol.add_argument("--plays", type=int, default=1,
+                     help="runs of each online strategy per table, with different strategy "
+                          "seeds; a seed's figure is their mean (default 1)")
     sol.add_argument("--settings", nargs="+", default=None,
                      help="synthetic-high, synthetic-low, heat (default: all)")
     sol.add_argument("--strategies", nargs="+", default=None,
@@ -66,6 +69,8 @@ def _bench_solver(args: argparse.Namespace) -> int:
             raise SolverInputError(f"unknown setting {s!r}; choose from {', '.join(SETTINGS)}")
     if args.T < 10:
         raise SolverInputError("--T must be at least 10")
+    if args.plays < 1:
+        raise SolverInputError("--plays must be at least 1")
     strategies = bench.BENCH_STRATEGIES
     if args.strategies:
         unknown = [s for s in args.strategies if s not in STRATEGIES
@@ -81,8 +86,8 @@ def _bench_solver(args: argparse.Namespace) -> int:
         bar = tqdm(total=len(settings) * len(args.seeds) * args.T * len(OMEGAS), unit="solve",
                    unit_scale=True, desc="iteration tables", file=sys.stderr, leave=False)
         # Cached tables skip the solves: the strategy runs get their own rate and ETA.
-        runs = tqdm(total=len(settings) * len(args.seeds) * len(strategies), unit="run",
-                    desc="strategy runs", file=sys.stderr, leave=False, position=1)
+        runs = tqdm(total=len(settings) * len(args.seeds) * len(strategies) * args.plays,
+                    unit="run", desc="strategy runs", file=sys.stderr, leave=False, position=1)
 
         def progress(kind: str, k: int) -> None:
             (bar if kind == "solves" else runs).update(k)
@@ -93,7 +98,7 @@ def _bench_solver(args: argparse.Namespace) -> int:
             _tables_on_cluster(address, settings, args.T, args.seeds, args.cache_dir,
                                show_progress=not args.no_progress)
         results = bench.run(settings, T=args.T, seeds=args.seeds, strategies=strategies,
-                            cache_dir=args.cache_dir, progress=progress)
+                            cache_dir=args.cache_dir, progress=progress, plays=args.plays)
     finally:
         if bar is not None:
             runs.close()
@@ -101,7 +106,8 @@ def _bench_solver(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"cumulative iterations, mean over seeds {args.seeds}, T = {args.T}; "
+        plays = f", {args.plays} plays per seed" if args.plays > 1 else ""
+        print(f"cumulative iterations, mean over seeds {args.seeds}{plays}, T = {args.T}; "
               "ratios are of the means")
         print(bench.format_results(results))
     return 0

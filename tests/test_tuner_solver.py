@@ -127,3 +127,20 @@ def test_bench_plays_average_strategy_seeds_on_one_table(tmp_path):
     assert three["best_fixed"] == one["best_fixed"]       # comparators do not play
     assert len(set(np.round(totals, 6))) > 1              # the plays really differ
     assert main(["bench", "solver", "--plays", "0", "--no-progress"]) == 2
+
+
+def test_solver_regret_breakdown_adds_up(tmp_path, monkeypatch, capsys):
+    """benchmarks/solver_regret.py: the phases' excess adds up to the total, the best fixed
+    omega costs nothing, and the expected plays add up to the rounds."""
+    from benchmarks.solver_regret import main as regret_main
+
+    monkeypatch.setenv("TUNER_CACHE_DIR", str(tmp_path))
+    assert regret_main(["--setting", "synthetic-low", "--T", "60", "--seeds", "0",
+                        "--plays", "2", "--strategy", "tsallis_inf", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["excess_total"] == pytest.approx(sum(p["excess"] for p in res["phases"]))
+    assert res["excess_total"] == pytest.approx(sum(res["excess_by_arm"]))
+    assert sum(res["plays_by_arm"]) == pytest.approx(60)
+    assert min(res["excess_by_arm"]) == 0.0 and res["excess_total"] > 0
+    with pytest.raises(SystemExit):
+        regret_main(["--strategy", "linucb"])       # no distribution to account

@@ -142,4 +142,5 @@ def format_results(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> st
     return "\n".join(lines)
 
 
-__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "comparators", "format_results", "play", "run"]
+__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "comparators", "format_results", "play",
+           "run"]

@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     if ceiling.get("available") and "latency" in ceiling:
         res["noise_ceiling"] = {k: ceiling["latency"][k] for k in ("kendall_tau", "mape")}
     if args.overfit:
+        print("fitting the unregularised model to every row (about a minute)...",
+              file=sys.stderr, flush=True)
         res["overfit"] = _overfit(frame)
     if args.json:
         print(json.dumps(res, indent=1))

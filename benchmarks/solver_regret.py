@@ -28,22 +28,20 @@ PHASES = (0, 100, 500, 1000, 2000, 3000, 4000, 5000)
 
 def excess(table, name: str, options: dict, seed: int, phases: list[int]) -> tuple:
     """(expected excess by phase x arm, expected plays by phase x arm) of one play."""
-    from tuner.strategies import make_strategy
+    from tuner.solver.bench import play
 
-    opts = dict(options)
-    strategy = opts.pop("strategy", name)
-    s = make_strategy(strategy, len(table.omegas), seed=seed, **opts)
     cost = table.cost.astype(float)
     best = int(cost.sum(axis=0).argmin())
     ex = np.zeros((len(phases) - 1, cost.shape[1]))
     plays = np.zeros_like(ex)
     phase = np.searchsorted(phases, np.arange(len(cost)), side="right") - 1
-    for t in range(len(cost)):
-        p = np.asarray(s.p)
+
+    def before_ask(t: int, strategy) -> None:
+        p = np.asarray(strategy.p)
         ex[phase[t]] += p * (cost[t] - cost[t, best])
         plays[phase[t]] += p
-        pull = s.ask(None)
-        s.tell(pull, cost[t, pull.arm])
+
+    play(table, name, options, seed, before_ask=before_ask)
     return ex / cost[:, best].sum(), plays
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from tuner.solver.instances import OMEGAS, SETTINGS
 from tuner.solver.table import Table, load_table
 from tuner.solver.tuner import ORDERED_TSALLIS
-from tuner.strategies import STRATEGIES, make_strategy
+from tuner.strategies import STRATEGIES, Strategy, make_strategy
 
 CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), "heat": (0.0, 10.0)}
 
@@ -38,8 +38,11 @@ BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
 }
 
 
-def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int) -> np.ndarray:
-    """Run one strategy online over the sequence; returns the cost paid per instance."""
+def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int,
+         before_ask: Callable[[int, Strategy], None] | None = None) -> np.ndarray:
+    """Run one strategy online over the sequence; returns the cost paid per instance.
+    ``before_ask(t, strategy)`` sees the strategy's state before each round's draw
+    (benchmarks/solver_regret.py reads its distribution there)."""
     opts = dict(options)
     strategy = opts.pop("strategy", strategy)
     if STRATEGIES[strategy].contextual:
@@ -48,6 +51,8 @@ def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int) -> 
     iters, ctx, cap = table.iterations, table.contexts.tolist(), table.maxiter
     out = np.empty(len(ctx))
     for t, c in enumerate(ctx):
+        if before_ask is not None:
+            before_ask(t, s)
         p = s.ask(c)
         k = int(iters[t, p.arm])
         cost = min(k, cap)

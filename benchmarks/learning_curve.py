@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,38 +30,6 @@ import numpy as np  # noqa: E402
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "mape")
-
-#: The frame and calibration a worker serves (set once per process).
-_STATE: dict = {}
-
-
-def _init(data: str, machine: dict) -> None:
-    from costmodel.model.data import load_frame
-
-    frame = load_frame(data)
-    frame.y = {"latency": frame.y["latency"]}
-    _STATE.update(frame=frame, machine=machine)
-
-
-def _fit_predict(task: tuple) -> tuple:
-    """Train on a share of the fold's training groups; predict its test rows."""
-    from costmodel.model.train import fit, predict_rows
-
-    key, tr, te, frac, draw, seed, own = task
-    frame = _STATE["frame"]
-    groups = np.unique(frame.group[tr])
-    if frac < 1.0:
-        rng = np.random.default_rng([seed, draw, int(frac * 1e6)])
-        keep = rng.choice(groups, max(2, round(len(groups) * frac)), replace=False)
-        tr = tr[np.isin(frame.group[tr], keep)]
-    t0 = time.perf_counter()
-    pre, heads, _ = fit(frame.take(tr), ["latency"], seed=seed, machine=_STATE["machine"],
-                        say=None)
-    out = predict_rows(pre, heads, frame.X[te])["latency"]
-    fit_cost = predict_rows(pre, heads, frame.X[tr])["latency"]["rank_cost"] if own else None
-    return (key, te, out["rank_cost"], out["value"], tr, fit_cost,
-            len(np.unique(frame.group[tr])), time.perf_counter() - t0)
-
 
 def _metrics(frame, idx: np.ndarray, cost: np.ndarray, value: np.ndarray | None) -> dict:
     from costmodel.model.data import group_index
@@ -129,50 +96,62 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from costmodel.model.artifact import read_manifest
-    from costmodel.model.evaluate import noise_ceiling
+    from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import fold_results, noise_ceiling
     from costmodel.model.splits import make_split
 
     machine = read_manifest(args.model).get("machine", {})
-    _init(args.data, machine)
-    frame = _STATE["frame"]
+    frame = load_frame(args.data)
+    frame.y = {"latency": frame.y["latency"]}
     sp = make_split(args.split, frame, k=args.folds, seed=args.seed)
     if sp.unavailable or not sp.folds:
         print(f"error: split {args.split} is unavailable on {args.data}: {sp.unavailable}",
               file=sys.stderr)
         return 2
     fracs = sorted(set(args.fractions))
-    tasks = [((frac, d), tr, te, frac, d, args.seed + fi, frac == 1.0)
-             for frac in fracs for d in range(1 if frac == 1.0 else args.draws)
-             for fi, (tr, te) in enumerate(sp.folds)]
-    results = []
+    # One eval fold task per (share, draw, fold), named "share#draw": the fold's training
+    # groups subsampled here; at the full share the training rows are also predicted (after
+    # the test rows), for how well the model ranks what it was fitted on.
+    tasks, n_test, n_groups = [], {}, {}
+    for frac in fracs:
+        for d in range(1 if frac == 1.0 else args.draws):
+            for fi, (tr, te) in enumerate(sp.folds):
+                groups = np.unique(frame.group[tr])
+                if frac < 1.0:
+                    rng = np.random.default_rng([args.seed + fi, d, int(frac * 1e6)])
+                    keep = rng.choice(groups, max(2, round(len(groups) * frac)), replace=False)
+                    tr = tr[np.isin(frame.group[tr], keep)]
+                name = f"{frac}#{d}"
+                n_test[name, fi], n_groups[name, fi] = len(te), len(np.unique(frame.group[tr]))
+                tasks.append((name, fi, tr, np.concatenate([te, tr]) if frac == 1.0 else te,
+                              args.seed + fi))
     bar = tqdm(total=len(tasks), desc="fits", unit="fit", file=sys.stderr,
                disable=args.json and not sys.stderr.isatty())
-    if args.jobs > 1:
-        import multiprocessing as mp
-        # spawn: a forked child of a process that ran OpenMP (XGBoost) can hang.
-        with mp.get_context("spawn").Pool(args.jobs, initializer=_init,
-                                          initargs=(args.data, machine)) as pool:
-            for r in pool.imap_unordered(_fit_predict, tasks):
-                results.append(r)
-                bar.update(1)
-    else:
-        for t in tasks:
-            results.append(_fit_predict(t))
-            bar.update(1)
+    rows_of = {(t[0], t[1]): t[3] for t in tasks}
+    results = {(name, fi): (rows_of[name, fi], out["latency"], dt)
+               for name, fi, out, dt in fold_results(frame, ["latency"], machine, tasks,
+                                                     args.jobs, lambda r: bar.update(1))}
     bar.close()
 
     rows = []
     for frac in fracs:
         per_draw, groups, secs, own = [], [], 0.0, []
         for d in range(1 if frac == 1.0 else args.draws):
-            got = [r for r in results if r[0] == (frac, d)]
-            te = np.concatenate([r[1] for r in got])
-            per_draw.append(_metrics(frame, te, np.concatenate([r[2] for r in got]),
-                                     np.concatenate([r[3] for r in got])))
-            groups += [r[6] for r in got]
-            secs += sum(r[7] for r in got)
-            own += [_metrics(frame, r[4], r[5], None)["kendall_tau"] for r in got
-                    if r[5] is not None]
+            name = f"{frac}#{d}"
+            te_all, cost, value = [], [], []
+            for fi in range(len(sp.folds)):
+                idx, out, dt = results[name, fi]
+                k = n_test[name, fi]
+                te_all.append(idx[:k])
+                cost.append(out["rank_cost"][:k])
+                value.append(out["value"][:k])
+                groups.append(n_groups[name, fi])
+                secs += dt
+                if len(idx) > k:
+                    own.append(_metrics(frame, idx[k:], out["rank_cost"][k:],
+                                        None)["kendall_tau"])
+            per_draw.append(_metrics(frame, np.concatenate(te_all), np.concatenate(cost),
+                                     np.concatenate(value)))
         row = {"fraction": frac, "train_groups_per_fold": float(np.mean(groups)),
                **{k: float(np.mean([m[k] for m in per_draw])) for k in per_draw[0]},
                "fit_seconds": round(secs, 1)}

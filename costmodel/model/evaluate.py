@@ -78,9 +78,11 @@ def _run_fold(task: tuple) -> tuple:
     return split_name, fi, predict_rows(pre, heads, frame.X[te]), time.perf_counter() - t0
 
 
-def _fold_results(frame: Frame, targets: list[str], machine: dict, tasks: list[tuple],
+def fold_results(frame: Frame, targets: list[str], machine: dict, tasks: list[tuple],
                   jobs: int, on_done):
-    """Yield ``_run_fold`` results, in this process or in ``jobs`` spawned workers."""
+    """Yield ``_run_fold`` results, in this process or in ``jobs`` spawned workers. A task
+    is (name, fold, train indices, test indices, seed); a result is (name, fold, predict_rows
+    output on the test rows, seconds)."""
     if jobs <= 1 or len(tasks) <= 1:
         _init_worker(frame, targets, machine)
         try:
@@ -137,7 +139,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
 
     outs: dict[str, dict[int, dict]] = defaultdict(dict)
     secs: dict[str, float] = defaultdict(float)
-    for name, fi, out, dt in _fold_results(frame, targets, machine, tasks, jobs, done):
+    for name, fi, out, dt in fold_results(frame, targets, machine, tasks, jobs, done):
         outs[name][fi] = out
         secs[name] += dt
     for split_name, sp in made.items():

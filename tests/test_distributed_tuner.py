@@ -123,6 +123,8 @@ def test_tune_model_on_the_cluster(cluster, model_file, tmp_path, monkeypatch, c
     assert c["check"]["hardware_id"] == hw
     assert summary["numeric_check"]["ok"] and summary["numeric_check"]["annotated"]["ok"]
     assert summary["end_to_end"]["default_s"] > 0 and summary["end_to_end"]["tuned_s"] > 0
+    # Model-level flags are timed locally only: a cluster run keeps IREE's default pipeline.
+    assert not summary["model_flags"]["searched"] and summary["model_flags"]["flags"] == []
     rows = summary["dispatches"]
     assert len(rows) == 2 and all(r["trials"] == 4 and not r["skipped"] for r in rows)
     for r in rows:

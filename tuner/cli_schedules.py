@@ -38,6 +38,10 @@ def add_parsers(sub, bsub) -> None:
     tm.add_argument("--seed", type=int, default=0)
     tm.add_argument("--no-check", action="store_true",
                     help="skip the numeric check and the end-to-end timing")
+    tm.add_argument("--model-flags", choices=("auto", "off"), default="auto",
+                    help="auto (default): build the model with each model-level flag set "
+                         "(data tiling, ukernels, im2col for convolutions), keep the fastest "
+                         "and tune its dispatches; off: IREE's default pipeline only")
     tm.add_argument("--json", action="store_true", help="print summary.json to stdout")
     tm.add_argument("--scheduler", default=None, help=SCHEDULER_HELP)
     tm.add_argument("--allow-mixed-hardware", action="store_true",
@@ -141,6 +145,10 @@ def _tune_model(args: argparse.Namespace) -> int:
         bar.total = n * args.budget
         bar.refresh()
 
+    def on_variant(v: str) -> None:
+        bar.set_postfix_str(f"building the model: {v}")
+        bar.refresh()
+
     def on_trial(name, trial, best) -> None:
         bar.set_postfix_str(f"{name.split('$')[-1][:32]} best {best * 1e6:.1f}us")
         bar.update(1)
@@ -150,7 +158,8 @@ def _tune_model(args: argparse.Namespace) -> int:
                          universe=args.universe, storage=args.storage, check=not args.no_check,
                          on_trial=on_trial, on_dispatches=on_dispatches, executor=executor,
                          cost_model_id=_model_id(model),
-                         allow_mixed_hardware=args.allow_mixed_hardware, prior=prior)
+                         allow_mixed_hardware=args.allow_mixed_hardware, prior=prior,
+                         model_flags=args.model_flags == "auto", on_variant=on_variant)
     finally:
         bar.close()
         if executor is not None:
@@ -170,6 +179,12 @@ def _tune_model(args: argparse.Namespace) -> int:
                   f"{r['best_latency_s'] * 1e6:.1f}", f"{r['speedup']:.2f}x", str(r["trials"]),
                   str(r["infeasible_trials"]))
     con = Console()
+    mf = summary["model_flags"]
+    if mf["searched"]:
+        con.print("model flags: " + ", ".join(
+            f"{v} {r['latency_s'] * 1e6:.1f}us" for v, r in mf["variants"].items())
+            + "".join(f", {v} failed to build" for v in mf["failed"])
+            + f" -> {mf['chosen']}")
     con.print(t)
     e2e = summary["end_to_end"]
     if e2e["speedup"]:
@@ -177,7 +192,11 @@ def _tune_model(args: argparse.Namespace) -> int:
                   f"{e2e['tuned_s'] * 1e3:.3f} ms, speedup {e2e['speedup']:.2f}x; numeric check "
                   f"{'ok' if summary['numeric_check'].get('ok') else 'FAILED'} (max abs diff "
                   f"{summary['numeric_check'].get('max_abs_diff', 0):.2g})")
+    if e2e.get("flags_only_s"):
+        con.print(f"  of which the model flags alone: {e2e['flags_only_s'] * 1e3:.3f} ms")
     con.print(f"spec: {summary['files']['spec']}  annotated: {summary['files']['annotated']}")
+    con.print("build with: iree-compile MODEL.mlir " + " ".join(mf["flags"] + [
+        f"--iree-codegen-tuning-spec-path={summary['files']['spec']}"]))
     if "cluster" in summary:
         c = summary["cluster"]
         con.print(f"measured on {c['scheduler']}: hardware {c['hardware_id']}, trials per worker "

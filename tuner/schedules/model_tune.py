@@ -1,12 +1,14 @@
 """``tuner tune-model``: tune every dispatch of a model and hand the result to the compiler.
 
-1. Import (ONNX) and compile the model once to find its dispatches (standalone benchmarks).
+1. Import (ONNX); build the model once per model-level flag variant (data tiling, im2col
+   for convolutions: ``model_flags.py``), time the builds side by side and keep the fastest;
+   compile that build once more to find its dispatches (standalone benchmarks).
 2. Tune each dispatch whose root keeps an explicit schedule: model-guided, evolutionary and
    random search under an AUC bandit, then the side-by-side guard against IREE's default.
 3. Write ``tuning_spec.mlir`` (transform dialect, for ``--iree-codegen-tuning-spec-path``),
    ``annotated.mlir`` (the model's executable sources with compilation_info on each tuned
    root; compile it with ``--compile-from=executable-sources``) and ``summary.json``.
-4. Build the model with and without the spec, run both on the same random inputs and check
+4. Build the model plainly and with the chosen flags plus the spec, run both on the same random inputs and check
    the outputs agree; time both whole models side by side for the end-to-end speedup.
 5. Record every dispatch's trials as a study in a tuner store.
 """
@@ -34,12 +36,15 @@ from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
 from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
+from tuner.schedules.model_flags import FlagChoice, VARIANTS, not_searched, pick, variants_for
 from tuner.schedules.record import record_study
 from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
 from tuner.schedules.space import DispatchSpace
 from tuner.schedules.spec import annotate_executables, tuning_spec
 
 _SKIP_KINDS = ("slow_memcpy",)
+#: Dispatches a data-tiled build adds to lay out weights and inputs (named by IREE).
+_ENCODING_PREFIX = "_encoding_"
 
 
 class NumericMismatchError(TunerError):
@@ -93,6 +98,9 @@ class ModelOutcome:
     dispatches: list[DispatchOutcome] = field(default_factory=list)
     e2e_default_s: float | None = None
     e2e_tuned_s: float | None = None
+    #: The chosen model-level flags' build before any dispatch was tuned (None: default).
+    e2e_flags_s: float | None = None
+    flag_choice: FlagChoice = field(default_factory=lambda: not_searched("not run"))
     numeric: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     cluster: dict | None = None  # where a --scheduler run measured (None: locally)
@@ -118,25 +126,30 @@ class ModelOutcome:
         e2e = (self.e2e_default_s / self.e2e_tuned_s
                if self.e2e_default_s and self.e2e_tuned_s else None)
         extra = {} if self.cluster is None else {"cluster": self.cluster}
-        return {"dispatches": rows,
+        return {"model_flags": self.flag_choice.to_dict(), "dispatches": rows,
                 "geomean_dispatch_speedup": (math.exp(statistics.fmean(
                     math.log(r.speedup) for r in tuned)) if tuned else None),
                 "sum_of_dispatches_speedup": dsum / bsum if bsum else None,
                 "end_to_end": {"default_s": self.e2e_default_s, "tuned_s": self.e2e_tuned_s,
-                               "speedup": e2e},
+                               "speedup": e2e, "flags_only_s": self.e2e_flags_s},
                 "numeric_check": self.numeric, "files": self.files, **extra}
 
 
-def dispatch_targets(mlir: str, model_name: str, *,
+def dispatch_targets(mlir: str, model_name: str, *, flags: tuple[str, ...] = (),
                      on_dispatches: Callable[[int], None] | None = None) -> list[DispatchOutcome]:
-    """The model's dispatches, each with its tuning target or the reason it is skipped."""
-    dispatches = dump_dispatches(mlir, model_name)
+    """The dispatches of the model built with ``flags`` (model-level), each with its tuning
+    target or the reason it is skipped."""
+    dispatches = dump_dispatches(mlir, model_name, flags)
     if on_dispatches:
         on_dispatches(len(dispatches))
     out = []
     for d in dispatches:
         if d.kind in _SKIP_KINDS:
             out.append(DispatchOutcome(None, d.name, skipped="plain copy, nothing to tune"))
+            continue
+        if d.name.startswith(_ENCODING_PREFIX):
+            out.append(DispatchOutcome(None, d.name, skipped="data-tiling layout change "
+                                       "(IREE's own kernel)"))
             continue
         try:
             target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
@@ -155,8 +168,8 @@ def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
                     seed: int = 0, universe: int = 1000, storage: str | None = None,
                     strategies=STRATEGY_NAMES, on_trial: Callable[[str, Trial, float], None]
                     | None = None, on_dispatches: Callable[[int], None] | None = None,
-                    prior=None) -> list[DispatchOutcome]:
-    out = dispatch_targets(mlir, model_name, on_dispatches=on_dispatches)
+                    prior=None, flags: tuple[str, ...] = ()) -> list[DispatchOutcome]:
+    out = dispatch_targets(mlir, model_name, flags=flags, on_dispatches=on_dispatches)
     for o in out:
         if o.skipped:
             continue
@@ -226,12 +239,14 @@ def numeric_check(mlir: str, default_vmfb: bytes, tuned_vmfb: bytes, *, seed: in
     return {"ok": ok, "max_abs_diff": worst, "outputs": len(a), "rtol": rtol, "atol": atol}
 
 
-def build_and_check(mlir: str, spec_path: Path, annotated: str, *, seed: int = 0
+def build_and_check(mlir: str, spec_path: Path, annotated: str, *, seed: int = 0,
+                    flags: tuple[str, ...] = (), default_vmfb: bytes | None = None
                     ) -> tuple[dict, list[bytes]]:
-    """Build the model with and without the spec (and from the annotated sources), compare
-    their outputs; returns the numeric check and the [default, tuned] builds."""
-    default_vmfb = build(mlir, [])
-    tuned_vmfb = build(mlir, [f"--iree-codegen-tuning-spec-path={spec_path}"])
+    """Build the model plainly and with the model-level ``flags`` plus the spec (and from the
+    annotated sources), compare their outputs; returns the numeric check and the
+    [default, tuned] builds."""
+    default_vmfb = build(mlir, []) if default_vmfb is None else default_vmfb
+    tuned_vmfb = build(mlir, [*flags, f"--iree-codegen-tuning-spec-path={spec_path}"])
     ann = quick_compile(annotated, ["--compile-from=executable-sources"], keep_vmfb=True,
                         timeout=600)
     if not ann.ok:
@@ -256,8 +271,43 @@ def time_models(mlir: str, vmfbs: list[bytes], rounds: int = 3) -> list[float]:
     return [statistics.median(x) for x in lat]
 
 
-def executable_sources(mlir: str) -> str:
-    cmd = compile_command(["--compile-to=executable-sources"])
+def choose_model_flags(mlir: str, *, rounds: int = 3, confirm_rounds: int = 5,
+                       on_variant: Callable[[str], None] | None = None
+                       ) -> tuple[FlagChoice, dict[str, bytes]]:
+    """Build the model once per variant that applies, time the builds side by side and
+    pick the fastest (``model_flags.pick``), which must then beat the default again, timed
+    against it alone; returns the choice and the builds by variant.
+    A variant the compiler rejects is recorded as failed; the default must build."""
+    vmfbs: dict[str, bytes] = {}
+    failed: dict[str, str] = {}
+    for v in variants_for(mlir):
+        if on_variant:
+            on_variant(v)
+        res = quick_compile(mlir, list(VARIANTS[v]), keep_vmfb=True, timeout=600)
+        if res.ok:
+            vmfbs[v] = res.vmfb
+        elif v == "default":
+            raise TunerError(f"compiling the model failed: {res.error}")
+        else:
+            failed[v] = res.error or "compile failed"
+    names = list(vmfbs)
+    lat = dict(zip(names, time_models(mlir, [vmfbs[v] for v in names], rounds=rounds)))
+    choice = FlagChoice(pick(lat), lat, failed)
+    if choice.chosen != "default":
+        # A burst of load on a shared machine can last a whole round: the winner must win
+        # again, against the default alone, before the build depends on it.
+        if on_variant:
+            on_variant(f"confirming {choice.chosen}")
+        d, w = time_models(mlir, [vmfbs["default"], vmfbs[choice.chosen]],
+                           rounds=confirm_rounds)
+        choice.confirm = {"variant": choice.chosen, "default_s": d, "variant_s": w}
+        if pick({"default": d, choice.chosen: w}) == "default":
+            choice.chosen = "default"
+    return choice, vmfbs
+
+
+def executable_sources(mlir: str, flags: tuple[str, ...] = ()) -> str:
+    cmd = compile_command([*flags, "--compile-to=executable-sources"])
     cmd = [c for c in cmd if not c.startswith("--output-format")]
     proc = subprocess.run(cmd, input=mlir.encode(), capture_output=True, timeout=600)
     if proc.returncode != 0:
@@ -270,20 +320,29 @@ def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int
                universe: int = 1000, storage: str | None = None, check: bool = True,
                on_trial=None, on_dispatches=None, executor: Executor | None = None,
                cost_model_id: str | None = None, allow_mixed_hardware: bool = False,
-               prior=None) -> ModelOutcome:
+               prior=None, model_flags: bool = True,
+               on_variant: Callable[[str], None] | None = None) -> ModelOutcome:
     """Tune ``path``'s dispatches; with ``executor`` (a Dask cluster) every compile and timed
     run, the guard and the end-to-end check run on its workers (one hardware fingerprint).
-    ``prior`` (a ``SchedulePrior`` for ``cost_model``) ranks model-guided candidates."""
+    ``prior`` (a ``SchedulePrior`` for ``cost_model``) ranks model-guided candidates.
+    ``model_flags``: first choose the model-level flags (``choose_model_flags``; local runs
+    only) and tune the dispatches of that build."""
     if budget < 1:
         raise InputError("--budget must be at least 1")
     mlir, name = load_model_mlir(path)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out / 'tuning.sqlite').resolve()}"
+    choice, builds = not_searched("--model-flags off"), {}
+    if model_flags and executor is not None:
+        choice = not_searched("model-level flags are chosen on local runs only")
+    elif model_flags:
+        choice, builds = choose_model_flags(mlir, on_variant=on_variant)
+    flags = choice.flags
     if executor is None:
         outcome = ModelOutcome(tune_dispatches(mlir, name, budget, cost_model=cost_model,
                                                seed=seed, universe=universe, storage=storage,
                                                on_trial=on_trial, on_dispatches=on_dispatches,
-                                               prior=prior))
+                                               prior=prior, flags=flags))
     else:
         dispatches, info = tune_dispatches_on_cluster(
             mlir, name, budget, executor, storage, cost_model=cost_model,
@@ -291,16 +350,22 @@ def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int
             allow_mixed_hardware=allow_mixed_hardware, on_trial=on_trial,
             on_dispatches=on_dispatches, prior=prior)
         outcome = ModelOutcome(dispatches, cluster=info.to_dict())
+    outcome.flag_choice = choice
     entries = [(d.target, d.result.best) for d in outcome.dispatches if d.result]
     spec_path, ann_path = out / "tuning_spec.mlir", out / "annotated.mlir"
     spec_path.write_text(tuning_spec(entries))
-    ann_path.write_text(annotate_executables(executable_sources(mlir), entries))
+    ann_path.write_text(annotate_executables(executable_sources(mlir, flags), entries))
     outcome.files = {"spec": str(spec_path), "annotated": str(ann_path),
                      "store": storage, "summary": str(out / "summary.json")}
     if check and executor is None:
         outcome.numeric, vmfbs = build_and_check(mlir, spec_path, ann_path.read_text(),
-                                                 seed=seed)
-        outcome.e2e_default_s, outcome.e2e_tuned_s = time_models(mlir, vmfbs)
+                                                 seed=seed, flags=flags,
+                                                 default_vmfb=builds.get("default"))
+        if flags:  # the chosen flags' untuned build too, to split the gain
+            vmfbs.append(builds[choice.chosen])
+        times = time_models(mlir, vmfbs)
+        outcome.e2e_default_s, outcome.e2e_tuned_s = times[:2]
+        outcome.e2e_flags_s = times[2] if flags else None
     elif check:
         res = check_on_cluster(executor, mlir, spec_path.read_text(), ann_path.read_text(),
                                seed=seed, hardware_id=None if allow_mixed_hardware

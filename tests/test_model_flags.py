@@ -88,3 +88,12 @@ def test_model_flags_off_keeps_the_default_pipeline(tmp_path, capsys):
     mf = json.loads(capsys.readouterr().out)["model_flags"]
     assert not mf["searched"] and mf["chosen"] == "default" and mf["flags"] == []
     assert mf["why"] == "--model-flags off" and mf["variants"] == {}
+
+
+def test_data_tiled_dispatches_are_skipped_with_the_reason():
+    out = dispatch_targets(MATMUL, "mm", flags=VARIANTS["data-tiling"])
+    reasons = {d.name: d.skipped for d in out}
+    assert any(n.startswith("_encoding_") and r.startswith("data-tiling layout change")
+               for n, r in reasons.items())
+    assert any("matmul" in n and r.startswith("data-tiled (IREE's mmt4d kernels")
+               for n, r in reasons.items())

@@ -154,7 +154,12 @@ def dispatch_targets(mlir: str, model_name: str, *, flags: tuple[str, ...] = (),
         try:
             target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
         except DispatchError as exc:
-            out.append(DispatchOutcome(None, d.name, skipped=str(exc)))
+            why = str(exc)
+            if any(f.startswith("--iree-opt-data-tiling=true") for f in flags):
+                # Data tiling turns a matmul into IREE's mmt4d/pack kernels, which the
+                # schedule space does not describe.
+                why = f"data-tiled (IREE's mmt4d kernels, outside the schedule space): {why}"
+            out.append(DispatchOutcome(None, d.name, skipped=why))
             continue
         if not schedule_sticks(target):
             out.append(DispatchOutcome(target, d.name,

@@ -192,8 +192,12 @@ def _tune_model(args: argparse.Namespace) -> int:
                   f"{e2e['tuned_s'] * 1e3:.3f} ms, speedup {e2e['speedup']:.2f}x; numeric check "
                   f"{'ok' if summary['numeric_check'].get('ok') else 'FAILED'} (max abs diff "
                   f"{summary['numeric_check'].get('max_abs_diff', 0):.2g})")
+        if e2e["speedup"] < 1.0:  # each dispatch was guarded; the whole build was not
+            con.print(f"[yellow]no end-to-end gain: the tuned build timed "
+                      f"{1 / e2e['speedup'] - 1:.1%} slower than the default in this run; "
+                      f"keep the default build[/yellow]")
     if e2e.get("flags_only_s"):
-        con.print(f"  of which the model flags alone: {e2e['flags_only_s'] * 1e3:.3f} ms")
+        con.print(f"the chosen flags' build before tuning: {e2e['flags_only_s'] * 1e3:.3f} ms")
     con.print(f"spec: {summary['files']['spec']}  annotated: {summary['files']['annotated']}")
     con.print("build with: iree-compile MODEL.mlir " + " ".join(mf["flags"] + [
         f"--iree-codegen-tuning-spec-path={summary['files']['spec']}"]))

@@ -99,3 +99,12 @@ def test_data_tiled_dispatches_are_skipped_with_the_reason():
                for n, r in reasons.items())
     assert any("matmul" in n and r.startswith("data-tiled (IREE's mmt4d kernels")
                for n, r in reasons.items())
+
+
+def test_bad_model_ir_is_a_line_column_error_before_any_build(tmp_path, capsys):
+    bad = tmp_path / "bad.mlir"
+    bad.write_text(MATMUL.replace("linalg.matmul", "foo.matmul"))
+    assert tuner_main(["tune-model", str(bad), "--budget", "1", "--out", str(tmp_path / "o"),
+                       "--no-cost-model"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:5:8: error: Dialect `foo' not found" in err and "Traceback" not in err

@@ -60,8 +60,12 @@ def load_model_mlir(path: Path) -> tuple[str, str]:
         from costmodel.ir.onnx_import import onnx_to_linalg
         return onnx_to_linalg(path.read_bytes(), filename=str(path)), name
     if path.suffix == ".mlir":
+        from costmodel.ir.parse import parse_mlir
         from costmodel.ir.source import decode_ir, read_input
-        return decode_ir(read_input(path), filename=str(path)), name
+        text = decode_ir(read_input(path), filename=str(path))
+        # IRParseError with line:column here, instead of a compiler crash dump later.
+        parse_mlir(text, filename=str(path))
+        return text, name
     raise InputError(f"{path}: expected a .onnx or .mlir model")
 
 

@@ -17,18 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_DT = "--iree-opt-data-tiling=true"
+DATA_TILING = "--iree-opt-data-tiling=true"
 _UK = "--iree-llvmcpu-enable-ukernels=all"
 _IM2COL = "--iree-global-opt-use-im2col-for-convs"
 
 #: Variant name -> the flags added to the plain build. "default" is IREE's own pipeline.
 VARIANTS: dict[str, tuple[str, ...]] = {
     "default": (),
-    "data-tiling": (_DT,),
-    "data-tiling+ukernels": (_DT, _UK),
+    "data-tiling": (DATA_TILING,),
+    "data-tiling+ukernels": (DATA_TILING, _UK),
     "im2col": (_IM2COL,),
-    "im2col+data-tiling": (_IM2COL, _DT),
-    "im2col+data-tiling+ukernels": (_IM2COL, _DT, _UK),
+    "im2col+data-tiling": (_IM2COL, DATA_TILING),
+    "im2col+data-tiling+ukernels": (_IM2COL, DATA_TILING, _UK),
 }
 
 #: A variant replaces the default only when its build is at least this much faster:
@@ -82,4 +82,4 @@ def not_searched(why: str) -> FlagChoice:
     return FlagChoice("default", {}, searched=False, why=why)
 
 
-__all__ = ["FlagChoice", "MIN_GAIN", "VARIANTS", "not_searched", "pick", "variants_for"]
+__all__ = ["DATA_TILING", "FlagChoice", "MIN_GAIN", "VARIANTS", "not_searched", "pick", "variants_for"]

@@ -8,8 +8,9 @@
 3. Write ``tuning_spec.mlir`` (transform dialect, for ``--iree-codegen-tuning-spec-path``),
    ``annotated.mlir`` (the model's executable sources with compilation_info on each tuned
    root; compile it with ``--compile-from=executable-sources``) and ``summary.json``.
-4. Build the model plainly and with the chosen flags plus the spec, run both on the same random inputs and check
-   the outputs agree; time both whole models side by side for the end-to-end speedup.
+4. Build the model plainly and with the chosen flags plus the spec, run both on the same
+   random inputs and check the outputs agree; time both whole models side by side for the
+   end-to-end speedup.
 5. Record every dispatch's trials as a study in a tuner store.
 """
 
@@ -36,7 +37,8 @@ from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
 from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
-from tuner.schedules.model_flags import FlagChoice, VARIANTS, not_searched, pick, variants_for
+from tuner.schedules.model_flags import (DATA_TILING, VARIANTS, FlagChoice, not_searched, pick,
+                                         variants_for)
 from tuner.schedules.record import record_study
 from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
 from tuner.schedules.space import DispatchSpace
@@ -159,7 +161,7 @@ def dispatch_targets(mlir: str, model_name: str, *, flags: tuple[str, ...] = (),
             target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
         except DispatchError as exc:
             why = str(exc)
-            if any(f.startswith("--iree-opt-data-tiling=true") for f in flags):
+            if DATA_TILING in flags:
                 # Data tiling turns a matmul into IREE's mmt4d/pack kernels, which the
                 # schedule space does not describe.
                 why = f"data-tiled (IREE's mmt4d kernels, outside the schedule space): {why}"
@@ -292,13 +294,12 @@ def choose_model_flags(mlir: str, *, rounds: int = 3, confirm_rounds: int = 5,
     for v in variants_for(mlir):
         if on_variant:
             on_variant(v)
-        res = quick_compile(mlir, list(VARIANTS[v]), keep_vmfb=True, timeout=600)
-        if res.ok:
-            vmfbs[v] = res.vmfb
-        elif v == "default":
-            raise TunerError(f"compiling the model failed: {res.error}")
-        else:
-            failed[v] = res.error or "compile failed"
+        try:
+            vmfbs[v] = build(mlir, list(VARIANTS[v]))
+        except TunerError as exc:
+            if v == "default":
+                raise
+            failed[v] = str(exc)
     names = list(vmfbs)
     lat = dict(zip(names, time_models(mlir, [vmfbs[v] for v in names], rounds=rounds)))
     choice = FlagChoice(pick(lat), lat, failed)

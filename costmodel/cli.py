@@ -94,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CostModelError as exc:
         print(f"costmodel: {exc}", file=sys.stderr)
         return 2
+    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+        # A path the up-front checks could not foresee (e.g. changed while running).
+        print(f"costmodel: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("costmodel: interrupted", file=sys.stderr)
         return 130

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from pathlib import Path
 
 from costmodel.errors import InputError
@@ -67,6 +68,16 @@ def nonneg_float(text: str) -> float:
     return value
 
 
+def _probe(directory: Path) -> str | None:
+    """Why files cannot be made in an existing ``directory``, or None. Tried for real:
+    os.access says yes to root on read-only mounts and /sys."""
+    try:
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _writable_parent(path: Path, what: str) -> None:
     """The nearest existing ancestor must be a writable directory, so the output can be made."""
     parent = path.parent
@@ -76,21 +87,32 @@ def _writable_parent(path: Path, what: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"{what} {str(path)!r}: {str(parent)!r} is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {str(path)!r}: no permission to write in {str(parent)!r}")
+    if (why := _probe(parent)) is not None:
+        raise InputError(f"{what} {str(path)!r}: cannot write in {str(parent)!r} ({why})")
+    if parent != path.parent or not path.suffix:
+        # The directories still to be made: try the first one (and remove it again).
+        first = path
+        while first.parent != parent:
+            first = first.parent
+        try:
+            first.mkdir()
+            first.rmdir()
+        except OSError as exc:
+            raise InputError(f"{what} {str(path)!r}: cannot create {str(first)!r} "
+                             f"({exc.strerror or exc})") from None
 
 
 def check_out_dir(path: str | os.PathLike, what: str = "--out") -> Path:
     """Fail before any work if ``path`` cannot be used as an output directory.
 
-    Nothing is created: an output the command never writes leaves no trace.
+    Nothing is left behind: an output the command never writes leaves no trace.
     """
     path = Path(path)
     if path.exists():
         if not path.is_dir():
             raise InputError(f"{what} {str(path)!r} exists and is not a directory")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise InputError(f"{what} {str(path)!r}: no permission to write there")
+        if (why := _probe(path)) is not None:
+            raise InputError(f"{what} {str(path)!r}: cannot write there ({why})")
         return path
     _writable_parent(path, what)
     return path
@@ -102,8 +124,8 @@ def check_out_file(path: str | os.PathLike, what: str = "--out") -> Path:
     if path.exists():
         if path.is_dir():
             raise InputError(f"{what} {str(path)!r} is a directory; give a file path")
-        if not os.access(path, os.W_OK):
-            raise InputError(f"{what} {str(path)!r}: no permission to overwrite it")
+        if (why := _probe(path.parent)) is not None:
+            raise InputError(f"{what} {str(path)!r}: cannot write there ({why})")
         return path
     _writable_parent(path, what)
     return path

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from costmodel.cli_args import check_out_dir, nonneg_int, positive_float, positive_int, seed
 from costmodel.errors import InputError
 
 
@@ -28,6 +29,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
                                  schedules_per_group=args.schedules_per_group)
     if not items:
         raise InputError("nothing to collect: give --samples N and/or --real-models")
+    check_out_dir(args.out)
     from costmodel.distributed import resolve_scheduler
     stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,
                     checkpoint_every=args.checkpoint_every, progress=not args.quiet,
@@ -92,6 +94,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from costmodel.dataset import DatasetError, validate
 
     root = Path(args.root)
+    if not root.is_dir():
+        raise InputError(f"--root {str(root)!r} is not a directory")
     found = []
     for d in sorted(p.parent for p in root.glob("*/manifest.json")):
         try:
@@ -130,14 +134,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collect", help="measure programs into a dataset (resumable)")
     p.add_argument("--families", default="all", help="comma list, or 'all' (default)")
-    p.add_argument("--samples", type=int, default=0, help="synthetic samples to plan")
+    p.add_argument("--samples", type=nonneg_int, default=0, help="synthetic samples to plan")
     p.add_argument("--out", required=True, help="dataset directory, e.g. datasets/NAME")
-    p.add_argument("--schedules-per-group", type=int, default=12)
+    p.add_argument("--schedules-per-group", type=positive_int, default=12)
     p.add_argument("--real-models", default="none", help="'all', 'none' or a comma list")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None, help="compile workers")
-    p.add_argument("--time-cap", type=float, default=1.0, help="seconds of timing per sample")
-    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--workers", type=positive_int, default=None, help="compile workers")
+    p.add_argument("--time-cap", type=positive_float, default=1.0,
+                   help="seconds of timing per sample")
+    p.add_argument("--checkpoint-every", type=positive_int, default=100)
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler, e.g. tcp://HOST:8786 (default: $COSTMODEL_SCHEDULER, "
                         "else local; 'local' forces local)")
@@ -148,11 +153,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("noise", help="re-measure a sample and record the noise ceiling")
     p.add_argument("--data", required=True)
-    p.add_argument("--samples", type=int, default=300)
+    p.add_argument("--samples", type=positive_int, default=300)
     p.add_argument("--run", default="repeat-1")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--time-cap", type=float, default=1.0)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--workers", type=positive_int, default=None)
+    p.add_argument("--time-cap", type=positive_float, default=1.0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_noise)

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from costmodel.cli_args import check_out_dir, check_out_file, positive_int, seed
+
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -39,6 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from costmodel.model.train_dask import train_command
         return train_command(args, address, say)
     targets = parse_targets(args.targets)
+    check_out_dir(args.out)
     # Before the (slow) featurizing, so a bad file fails at once.
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
@@ -98,10 +101,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from costmodel.errors import InputError
     if bad:
         raise InputError(f"unknown split(s) {bad}; known: {', '.join(SPLITS)}")
-    if args.jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.folds < 2:
+        raise InputError(f"--folds must be at least 2, got {args.folds}")
+    # The outputs are checked before the evaluation, which can take minutes.
+    report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
+    html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
     frame = load_frame(args.data, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
+    if args.folds > len(set(frame.group)):
+        raise InputError(f"--folds {args.folds} is more than the dataset's "
+                         f"{len(set(frame.group))} candidate groups")
     result = {"model": str(args.model), "data": str(args.data), "rows": len(frame),
               "groups": len(set(frame.group)), "data_hash": frame.data_hash,
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
@@ -112,12 +121,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     if result.get("splits_clean"):
         result["noise_ceiling_clean"] = noise_ceiling(frame, targets, clean=True)
-    report = Path(args.report) if args.report else Path(args.model) / "report.md"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(markdown(result))
     from costmodel.report import write_html
     from costmodel.report.eval import eval_document
-    html = Path(args.html_report) if args.html_report else report.with_suffix(".html")
     write_html(eval_document(result, preds), html)   # beside the markdown report above
     say(f"report: {report}, {html}")
     if args.json:
@@ -168,6 +175,8 @@ def _print_block(console, result: dict, block: str, base: str, noise: dict, labe
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from costmodel.model.onnx_export import check, export
+    if args.out:
+        check_out_dir(args.out)
     path = export(args.model, args.out)
     print(path)
     if args.check_data:
@@ -184,7 +193,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--targets", default="latency,instructions,spills,code_size",
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--calibration", default=None,
                    help="roofline calibration to reuse instead of measuring it: a model "
                         "directory (its manifest's) or a JSON file with peak_flops_per_s, "
@@ -205,10 +214,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                          "report's path with .html)")
     p.add_argument("--targets", help="subset of the model's targets")
     p.add_argument("--splits", help="comma list (default: all four)")
-    p.add_argument("--folds", type=int, default=3)
-    p.add_argument("--jobs", type=int, default=1,
+    p.add_argument("--folds", type=positive_int, default=3)
+    p.add_argument("--jobs", type=positive_int, default=1,
                    help="folds trained at once in worker processes (same figures; default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -203,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CostModelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as e:
+        # A path the up-front checks could not foresee (e.g. changed while running).
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:          # e.g. `tuner bench solver --json | head`

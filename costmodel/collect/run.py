@@ -23,7 +23,7 @@ from costmodel.collect.freeze import frozen_descendants
 from costmodel.collect.plan import WorkItem
 from costmodel.dataset.fingerprint import hardware, load
 from costmodel.dataset.store import DatasetStore
-from costmodel.errors import CostModelError
+from costmodel.errors import CostModelError, InputError
 
 #: Generous per-sample timing budget for collection; the CI target usually stops it sooner.
 DEFAULT_TIME_CAP_S = 1.0
@@ -176,6 +176,14 @@ def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
     ``scheduler`` (an address, or a costmodel.distributed Executor) measures on a Dask
     cluster instead; see costmodel.distributed.collect.
     """
+    # Checked before the store is opened, so bad settings leave no empty dataset behind.
+    if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
+        raise InputError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise InputError(f"workers must be an integer >= 1 (or None for one per core), "
+                         f"got {workers!r}")
+    if not (isinstance(time_cap_s, (int, float)) and 0 < time_cap_s < float("inf")):
+        raise InputError(f"time_cap_s must be a positive number of seconds, got {time_cap_s!r}")
     if scheduler is not None:
         from costmodel.distributed.collect import collect_distributed
         from costmodel.distributed.executor import DaskExecutor, Executor

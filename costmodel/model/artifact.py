@@ -76,9 +76,42 @@ def _write_json(path: Path, obj) -> None:
 
 
 def save(model: CostModel, out: str | os.PathLike) -> Path:
-    """Write the model directory (atomically replaced files; the manifest goes last)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the model directory.
+
+    Every file is written into a staging directory beside ``out`` first, then moved in
+    (the manifest last), and files of a previous model that the new one lacks (e.g. heads of
+    targets not trained this time) are removed. A failure while writing leaves the old model
+    whole; other files in ``out`` (eval reports) are kept.
+    """
+    final = Path(out)
+    final.mkdir(parents=True, exist_ok=True)
+    old_files = _listed_files(final)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.saving-", dir=final.parent))
+    try:
+        _write_into(model, staging)
+        for f in [f for f in staging.iterdir() if f.name != "manifest.json"]:
+            os.replace(f, final / f.name)
+        os.replace(staging / "manifest.json", final / "manifest.json")
+    finally:
+        for f in staging.iterdir() if staging.exists() else ():
+            f.unlink()
+        if staging.exists():
+            staging.rmdir()
+    for stale in old_files - set(model.manifest["files"]):
+        (final / stale).unlink(missing_ok=True)
+    return final
+
+
+def _listed_files(directory: Path) -> set[str]:
+    """The files a previous model's manifest lists (none if there is no readable one)."""
+    try:
+        listed = json.loads((directory / "manifest.json").read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {f for f in listed if isinstance(f, str) and "/" not in f and f != "manifest.json"}
+
+
+def _write_into(model: CostModel, out: Path) -> None:
     files = {}
     _write_json(out / "preprocess.json", model.pre.to_json())
     files["preprocess.json"] = None
@@ -123,7 +156,6 @@ def save(model: CostModel, out: str | os.PathLike) -> Path:
     os.replace(tmp.name, out / "manifest.json")
     os.chmod(out / "manifest.json", 0o644)  # NamedTemporaryFile creates it owner-only
     model.manifest = manifest
-    return out
 
 
 def read_manifest(path: str | os.PathLike) -> dict:

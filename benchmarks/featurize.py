@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costmodel.cli_args import positive_int# noqa: E402
+
 from iree.compiler import ir  # noqa: E402
 
 from benchmarks.featurize_module import make_module  # noqa: E402
@@ -57,8 +59,8 @@ def featurize(module: ir.Module, use_native: bool = True) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ops", type=int, default=10_000)
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--ops", type=positive_int, default=10_000)
+    ap.add_argument("--repeats", type=positive_int, default=15)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -102,4 +104,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks._cli import run
+
+    run(main)

@@ -44,6 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from costmodel.cli_args import positive_float, positive_int# noqa: E402
+
 import grpc  # noqa: E402
 
 from proto.costmodel.v1 import costmodel_service_pb2 as pb  # noqa: E402
@@ -165,9 +167,9 @@ def run_cpp(binary: Path, address: str, pid: int, calls: int, concurrency: int,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=os.environ.get("MODEL", "models/default"))
-    ap.add_argument("--calls", type=int, default=500)
-    ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--calls", type=positive_int, default=500)
+    ap.add_argument("--concurrency", type=positive_int, default=64)
+    ap.add_argument("--seconds", type=positive_float, default=5.0)
     ap.add_argument("--client", choices=("auto", "cpp", "python"), default="auto",
                     help="load client for the headline figures (auto: C++ when it can be built)")
     args = ap.parse_args()

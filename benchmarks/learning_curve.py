@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costmodel.cli_args import positive_int, random_seed# noqa: E402
+
 import numpy as np  # noqa: E402
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
@@ -78,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="unseen_shapes",
                     choices=("unseen_shapes", "unseen_families", "random_within_groups"))
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
-    ap.add_argument("--draws", type=int, default=2,
+    ap.add_argument("--draws", type=positive_int, default=2,
                     help="random subsets per fraction below 1 (their metrics are averaged)")
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1, help="fits at once (one process each)")
+    ap.add_argument("--folds", type=positive_int, default=3)
+    ap.add_argument("--seed", type=random_seed, default=0)
+    ap.add_argument("--jobs", type=positive_int, default=1, help="fits at once (one process each)")
     ap.add_argument("--overfit", action="store_true",
                     help="also fit an unregularised model to every row (what the features "
                          "can express)")

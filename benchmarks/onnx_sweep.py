@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costmodel.cli_args import positive_int# noqa: E402
+
 
 def node_models() -> list[Path]:
     import onnx
@@ -61,8 +63,9 @@ def sweep(paths: list[Path], workers: int = 2, progress: bool = True) -> list[tu
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--every", type=int, default=1, help="take every Nth model (default all)")
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--every", type=positive_int, default=1,
+                    help="take every Nth model (default all)")
+    ap.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     paths = node_models()[:: args.every]
@@ -89,4 +92,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks._cli import run
+
+    run(main)

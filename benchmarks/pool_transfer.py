@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from costmodel.cli_args import positive_int, random_seed# noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
@@ -91,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="datasets/cpu-v2")
     ap.add_argument("--model", default="models/default",
                     help="featurizes the pools and gives the roofline calibration")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--pool", type=int, default=128, help="pool size (as measured)")
-    ap.add_argument("--dispatches", type=int, default=40, help="suite size (as measured)")
+    ap.add_argument("--seed", type=random_seed, default=0)
+    ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
+    ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
 

@@ -13,6 +13,8 @@ workers on one host speed up only the compiles; more hosts add timing capacity.
 
 from __future__ import annotations
 
+from costmodel.cli_args import positive_float, positive_int, random_seed
+
 import argparse
 import json
 import os
@@ -46,10 +48,10 @@ def run(n_workers: int, samples: int, time_cap: float, seed: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--samples", type=int, default=24)
-    ap.add_argument("--time-cap", type=float, default=0.2)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2])
+    ap.add_argument("--samples", type=positive_int, default=24)
+    ap.add_argument("--time-cap", type=positive_float, default=0.2)
+    ap.add_argument("--seed", type=random_seed, default=7)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "scale.json"))
     args = ap.parse_args()
     cores = sorted(os.sched_getaffinity(0))

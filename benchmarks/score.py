@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costmodel.cli_args import positive_int# noqa: E402
+
 import numpy as np  # noqa: E402
 
 import costmodel  # noqa: E402
@@ -34,18 +36,25 @@ from costmodel.programs import FAMILIES, sample_schedules  # noqa: E402
 def _model(args) -> tuple[costmodel.model.CostModel, str]:
     if args.model:
         return costmodel.load(args.model), args.model
+    import shutil
+
     from costmodel.cli import main
     tmp = tempfile.mkdtemp(prefix="score-model-")
-    main(["train", "--data", args.data, "--targets", "latency", "--out", tmp, "--quiet"])
-    return costmodel.load(tmp), f"{tmp} (trained on {args.data}, latency only)"
+    try:  # the throwaway model is loaded into memory, then its directory goes
+        if main(["train", "--data", args.data, "--targets", "latency", "--out", tmp,
+                 "--quiet"]) != 0:
+            raise SystemExit(2)
+        return costmodel.load(tmp), f"throwaway model (trained on {args.data}, latency only)"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model")
     ap.add_argument("--data", default="datasets/cpu-v1")
-    ap.add_argument("--candidates", type=int, default=20000)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--candidates", type=positive_int, default=20000)
+    ap.add_argument("--repeats", type=positive_int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     model, where = _model(args)

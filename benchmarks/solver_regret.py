@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from costmodel.cli_args import positive_int, random_seed# noqa: E402
+
 import numpy as np  # noqa: E402
 
 PHASES = (0, 100, 500, 1000, 2000, 3000, 4000, 5000)
@@ -55,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--setting", default="synthetic-high", choices=SETTINGS)
     ap.add_argument("--strategy", default="tsallis_inf_smooth",
                     help="a `tuner bench solver` entry (default tsallis_inf_smooth)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--plays", type=int, default=5)
-    ap.add_argument("--T", type=int, default=5000)
+    ap.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--plays", type=positive_int, default=5)
+    ap.add_argument("--T", type=positive_int, default=5000)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.strategy not in BENCH_STRATEGIES:

@@ -22,7 +22,8 @@ def _number(text: str, kind: type) -> int | float:
     try:
         value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}")
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
@@ -44,7 +45,7 @@ def nonneg_int(text: str) -> int:
     return value
 
 
-def seed(text: str) -> int:
+def random_seed(text: str) -> int:
     """A random seed numpy accepts: 0 <= seed < 2**32."""
     value = _number(text, int)
     if not 0 <= value <= SEED_MAX:

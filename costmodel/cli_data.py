@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from costmodel.cli_args import check_out_dir, nonneg_int, positive_float, positive_int, seed
+from costmodel.cli_args import (check_out_dir, nonneg_int, positive_float, positive_int,
+                                random_seed)
 from costmodel.errors import InputError
 
 
@@ -138,7 +139,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="dataset directory, e.g. datasets/NAME")
     p.add_argument("--schedules-per-group", type=positive_int, default=12)
     p.add_argument("--real-models", default="none", help="'all', 'none' or a comma list")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None, help="compile workers")
     p.add_argument("--time-cap", type=positive_float, default=1.0,
                    help="seconds of timing per sample")
@@ -155,7 +156,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--samples", type=positive_int, default=300)
     p.add_argument("--run", default="repeat-1")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None)
     p.add_argument("--time-cap", type=positive_float, default=1.0)
     p.add_argument("--json", action="store_true")

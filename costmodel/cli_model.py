@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from costmodel.cli_args import check_out_dir, check_out_file, positive_int, seed
+from costmodel.cli_args import check_out_dir, check_out_file, positive_int, random_seed
 
 
 def _say(msg: str) -> None:
@@ -193,7 +193,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--targets", default="latency,instructions,spills,code_size",
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--calibration", default=None,
                    help="roofline calibration to reuse instead of measuring it: a model "
                         "directory (its manifest's) or a JSON file with peak_flops_per_s, "
@@ -217,7 +217,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=positive_int, default=3)
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="folds trained at once in worker processes (same figures; default 1)")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from costmodel import __version__
+from costmodel.cli_args import positive_int, random_seed
 from costmodel.errors import CostModelError
 
 
@@ -25,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sol = bsub.add_parser("solver", help='the "Learning to Relax" SOR/SSOR-CG comparison')
     sol.add_argument("--json", action="store_true",
                      help="print setting -> strategy -> {total, last20, ...} as JSON")
-    sol.add_argument("--T", type=int, default=5000, help="instances per sequence (default 5000)")
-    sol.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    sol.add_argument("--plays", type=int, default=1,
+    sol.add_argument("--T", type=positive_int, default=5000, help="instances per sequence (default 5000)")
+    sol.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2])
+    sol.add_argument("--plays", type=positive_int, default=1,
                      help="runs of each online strategy per table, with different strategy "
                           "seeds; a seed's figure is their mean (default 1)")
     sol.add_argument("--settings", nargs="+", default=None,
@@ -176,7 +177,7 @@ def _studies(args: argparse.Namespace) -> int:
     from tuner.store import open_storage
     from tuner.study import Study
 
-    store = open_storage(args.storage)
+    store = open_storage(args.storage, readonly=True)
     rows = []
     for rec in store.list_studies():
         study = Study(store, rec)

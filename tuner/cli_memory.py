@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from costmodel.cli_args import (check_out_dir, check_out_file, nonneg_float, positive_float,
+                                positive_int, random_seed)
 from tuner.memory.problem import MemoryProblemError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,15 +22,15 @@ def add_parsers(sub: argparse._SubParsersAction, bsub: argparse._SubParsersActio
     b.add_argument("--capacities", default="0.25,0.5",
                    help="capacities as fractions of each program's peak live bytes")
     b.add_argument("--programs", nargs="+", default=None, help="subset of bench programs")
-    b.add_argument("--ilp-time-limit", type=float, default=60.0, help="seconds; 0 skips the ILP")
-    b.add_argument("--simulations", type=int, default=16, help="MCTS simulations per move")
+    b.add_argument("--ilp-time-limit", type=nonneg_float, default=60.0, help="seconds; 0 skips the ILP")
+    b.add_argument("--simulations", type=positive_int, default=16, help="MCTS simulations per move")
     b.add_argument("--rollout-weight", type=float, default=0.8,
                    help="share of a leaf's value from a greedy completion (rest: value net)")
     b.add_argument("--greedy-prior", type=float, default=0.5,
                    help="share of the MCTS prior on the greedy's move (rest: policy net)")
-    b.add_argument("--episodes", type=int, default=2,
+    b.add_argument("--episodes", type=positive_int, default=2,
                    help="MCTS episodes per instance (the best is kept)")
-    b.add_argument("--cpu-budget", type=float, default=20.0,
+    b.add_argument("--cpu-budget", type=positive_float, default=20.0,
                    help="CPU seconds per instance: MCTS episodes start only in the first "
                         "half, local improvement uses the rest")
     b.add_argument("--no-improve", action="store_true",
@@ -45,19 +47,19 @@ def add_parsers(sub: argparse._SubParsersAction, bsub: argparse._SubParsersActio
                        "(resumable: rerun the same command to continue)")
     t.add_argument("--out", type=Path, default=ROOT / "models" / "memory-agent")
     t.add_argument("--checkpoint", type=Path, default=ROOT / "var" / "memory-agent-train")
-    t.add_argument("--iterations", type=int, default=30)
-    t.add_argument("--episodes", type=int, default=6, help="self-play games per iteration")
-    t.add_argument("--simulations", type=int, default=16)
-    t.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of this run")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--iterations", type=positive_int, default=30)
+    t.add_argument("--episodes", type=positive_int, default=6, help="self-play games per iteration")
+    t.add_argument("--simulations", type=positive_int, default=16)
+    t.add_argument("--minutes", type=positive_float, default=30.0, help="wall-clock budget of this run")
+    t.add_argument("--seed", type=random_seed, default=0)
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_train)
 
     m = sub.add_parser("map-memory", help="map one program's buffers to fast/slow memory")
     m.add_argument("input", type=Path, help=".mlir (linalg level) or .onnx")
     m.add_argument("--hardware", default="scratchpad-256k")
-    m.add_argument("--capacity", type=int, default=None, help="fast memory bytes")
-    m.add_argument("--capacity-fraction", type=float, default=None,
+    m.add_argument("--capacity", type=positive_int, default=None, help="fast memory bytes")
+    m.add_argument("--capacity-fraction", type=positive_float, default=None,
                    help="fast memory as a fraction of the peak live bytes")
     m.add_argument("--agent", choices=("greedy", "bandit", "ilp", "rl"), default="rl")
     m.add_argument("--json", action="store_true")
@@ -82,6 +84,8 @@ def _bench(args: argparse.Namespace) -> int:
     from tuner.memory.mcts import MctsConfig
 
     fractions = _capacities(args.capacities)
+    if args.out is not None:
+        check_out_file(args.out)
     if args.programs:
         unknown = [p for p in args.programs if p not in BENCH_PROGRAMS]
         if unknown:

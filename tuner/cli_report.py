@@ -20,6 +20,9 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--out {out}: use an .html name (the markdown summary goes next to it)")
+    from costmodel.cli_args import check_out_file
+    check_out_file(out)
+    check_out_file(out.with_suffix(".md"), "the summary")
     doc = study_report(args.storage, args.study, all=args.all)
     html, md = write_report(doc, out)
     print(f"wrote {html} ({len(doc.figures())} figures) and {md}", file=sys.stderr)

@@ -8,10 +8,18 @@ import json
 import sys
 from pathlib import Path
 
+from costmodel.cli_args import check_out_dir, check_out_file, positive_int, random_seed
 from costmodel.errors import InputError
 from tuner.schedules.prior import DEFAULT_PRIOR
 
 DEFAULT_MODEL = "models/default"
+# Defaults name the checkout's files wherever the command runs; a path typed by the user
+# stays relative to the working directory.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shipped(relative: str) -> Path:
+    return ROOT / relative
 SCHEDULER_HELP = ("Dask scheduler, e.g. tcp://HOST:8786: compiles and timed runs go to its "
                   "workers (default: $COSTMODEL_SCHEDULER, else local; 'local' forces local)")
 
@@ -19,23 +27,24 @@ SCHEDULER_HELP = ("Dask scheduler, e.g. tcp://HOST:8786: compiles and timed runs
 def add_parsers(sub, bsub) -> None:
     tm = sub.add_parser("tune-model", help="tune every dispatch's kernel schedule of a model")
     tm.add_argument("model", type=Path, help="MODEL.onnx or MODEL.mlir (linalg level)")
-    tm.add_argument("--budget", type=int, required=True, help="trials per dispatch")
+    tm.add_argument("--budget", type=positive_int, required=True, help="trials per dispatch")
     tm.add_argument("--out", type=Path, required=True,
                     help="output directory: tuning_spec.mlir, annotated.mlir, summary.json, "
                          "tuning.sqlite")
-    tm.add_argument("--cost-model", default=DEFAULT_MODEL,
-                    help=f"cost model directory guiding the search (default {DEFAULT_MODEL})")
+    tm.add_argument("--cost-model", default=None,
+                    help=f"cost model directory guiding the search (default: the checkout's "
+                         f"{DEFAULT_MODEL})")
     tm.add_argument("--no-cost-model", action="store_true",
                     help="search without the model (evolutionary + random only)")
     tm.add_argument("--prior", default=None,
                     help=f"schedule prior ranking the model's candidates (default {DEFAULT_PRIOR} "
                          "when it exists and matches the cost model)")
     tm.add_argument("--no-prior", action="store_true", help="rank with the cost model alone")
-    tm.add_argument("--universe", type=int, default=1000,
+    tm.add_argument("--universe", type=positive_int, default=1000,
                     help="candidates the model scores per dispatch (default 1000)")
     tm.add_argument("--storage", default=None,
                     help="tuner store URL (default sqlite:///OUT/tuning.sqlite)")
-    tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--seed", type=random_seed, default=0)
     tm.add_argument("--no-check", action="store_true",
                     help="skip the numeric check and the end-to-end timing")
     tm.add_argument("--model-flags", choices=("auto", "off"), default="auto",
@@ -50,12 +59,12 @@ def add_parsers(sub, bsub) -> None:
 
     tp = sub.add_parser("train-schedule-prior",
                         help="build the schedule prior from the measured benchmark pools")
-    tp.add_argument("--cost-model", default=DEFAULT_MODEL,
+    tp.add_argument("--cost-model", default=None,
                     help=f"the cost model the prior will be used with (default {DEFAULT_MODEL})")
-    tp.add_argument("--out", type=Path, default=Path(DEFAULT_PRIOR),
+    tp.add_argument("--out", type=Path, default=_shipped(DEFAULT_PRIOR),
                     help=f"output directory (default {DEFAULT_PRIOR})")
-    tp.add_argument("--pool", type=int, default=64, help="candidates per pool (as measured)")
-    tp.add_argument("--dispatches", type=int, default=24)
+    tp.add_argument("--pool", type=positive_int, default=64, help="candidates per pool (as measured)")
+    tp.add_argument("--dispatches", type=positive_int, default=24)
     tp.add_argument("--cache-dir", type=Path, default=None,
                     help="pool cache (default $TUNER_CACHE_DIR/schedules or "
                          "~/.cache/costmodel-tuner/schedules)")
@@ -63,12 +72,13 @@ def add_parsers(sub, bsub) -> None:
 
     bs = bsub.add_parser("schedules", help="schedule search on measured pools of real dispatches")
     bs.add_argument("--json", action="store_true")
-    bs.add_argument("--dispatches", type=int, default=20)
-    bs.add_argument("--pool", type=int, default=16, help="measured candidates per dispatch")
-    bs.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    bs.add_argument("--budget", type=int, default=32)
-    bs.add_argument("--cost-model", default=DEFAULT_MODEL)
-    bs.add_argument("--out", type=Path, default=Path("benchmarks/results/schedules.json"),
+    bs.add_argument("--dispatches", type=positive_int, default=20)
+    bs.add_argument("--pool", type=positive_int, default=16, help="measured candidates per dispatch")
+    bs.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2, 3, 4])
+    bs.add_argument("--budget", type=positive_int, default=32)
+    bs.add_argument("--cost-model", default=None,
+                    help=f"cost model directory (default {DEFAULT_MODEL})")
+    bs.add_argument("--out", type=Path, default=_shipped("benchmarks/results/schedules.json"),
                     help="where the JSON result is also written")
     bs.add_argument("--no-progress", action="store_true")
     bs.add_argument("--scheduler", default=argparse.SUPPRESS,
@@ -81,8 +91,9 @@ def add_parsers(sub, bsub) -> None:
     bs.set_defaults(func=_bench_schedules)
 
 
-def _load_model(path: str):
+def _load_model(path: str | None):
     import costmodel
+    path = str(_shipped(DEFAULT_MODEL)) if path is None else path
     if not Path(path).exists():
         raise InputError(f"cost model {path!r} not found (train one, or pass --no-cost-model)")
     return costmodel.load(path)
@@ -104,10 +115,10 @@ def _load_prior(args: argparse.Namespace, model):
         prior = SchedulePrior.load(args.prior)
         prior.check(model)
         return prior
-    if not (Path(DEFAULT_PRIOR) / "manifest.json").exists():
+    if not (_shipped(DEFAULT_PRIOR) / "manifest.json").exists():
         return None
     try:
-        prior = SchedulePrior.load(DEFAULT_PRIOR)
+        prior = SchedulePrior.load(_shipped(DEFAULT_PRIOR))
         prior.check(model)
     except PriorError as exc:
         print(f"note: not using {DEFAULT_PRIOR}: {exc}", file=sys.stderr)
@@ -117,6 +128,7 @@ def _load_prior(args: argparse.Namespace, model):
 
 def _train_prior(args: argparse.Namespace) -> int:
     from tuner.schedules.prior import build_from_pools
+    check_out_dir(args.out)
     model = _load_model(args.cost_model)
     kw = {} if args.cache_dir is None else {"cache": args.cache_dir}
     prior = build_from_pools(model, pool_size=args.pool, dispatches=args.dispatches, **kw)
@@ -134,7 +146,11 @@ def _tune_model(args: argparse.Namespace) -> int:
 
     from costmodel.distributed import DaskExecutor, resolve_scheduler
     from tuner.schedules.model_tune import tune_model
+    from tuner.store import check_storage_url
     address = resolve_scheduler(args.scheduler)  # a bad address fails before any work
+    check_out_dir(args.out)
+    if args.storage is not None:
+        check_storage_url(args.storage)
     model = None if args.no_cost_model else _load_model(args.cost_model)
     prior = _load_prior(args, model)
     executor = None if address is None else DaskExecutor(address)
@@ -217,6 +233,7 @@ def _bench_schedules(args: argparse.Namespace) -> int:
     from tuner.schedules.bench import STRATEGIES, bench
     from tuner.schedules.pool import DEFAULT_CACHE, measure_pools
     address = resolve_scheduler(getattr(args, "scheduler", None))  # a bad address: no work
+    check_out_file(args.out)
     import importlib.util
     if importlib.util.find_spec("optuna") is None:  # before, not after, measuring the pools
         print("error: the TPE baseline needs Optuna, a bench extra: "

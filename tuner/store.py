@@ -221,10 +221,13 @@ class SQLiteStore(Store):
     file (SQLite's locking serialises writers), but each study should have one writer:
     the strategy state lives in that writer's memory."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         self._lock = threading.Lock()
+        if readonly:
+            self._open_readonly()
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +239,27 @@ class SQLiteStore(Store):
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as e:
             raise StorageError(f"cannot open trial store {self.path}: {e}") from None
+
+    def _open_readonly(self) -> None:
+        """For commands that only read: a missing file is an error, not a new store, and
+        the database is never created or written (SQLite's mode=ro; a live writer's WAL is
+        still read)."""
+        path = Path(self.path)
+        if self.path == ":memory:" or not path.is_file():
+            raise StorageError(f"no trial store at {self.path}")
+        if path.stat().st_size == 0:
+            raise StorageError(f"{self.path} is empty, not a trial store")
+        try:
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                       isolation_level=None, check_same_thread=False,
+                                       timeout=30.0)
+            names = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot read trial store {self.path}: {e}") from None
+        if not {"studies", "trials", "measurements"} <= names:
+            self._db.close()
+            raise StorageError(f"{self.path} is an SQLite file but not a trial store")
 
     def _tx(self):
         return _Tx(self._db, self._lock)
@@ -383,18 +407,30 @@ class _Tx:
         return False
 
 
-def open_storage(url: str | Store) -> Store:
-    """A store from a URL: ``memory:``, ``sqlite:///rel/path.db``, ``sqlite:////abs/path.db``,
-    ``sqlite:///:memory:``. A Store instance is passed through."""
-    if isinstance(url, Store):
-        return url
+def check_storage_url(url: str) -> str | None:
+    """Validate a storage URL without opening anything (so a typo fails before any work);
+    returns the SQLite path, or None for an in-memory store."""
     if not isinstance(url, str):
         raise StorageError(f"storage must be a URL string, got {type(url).__name__}")
     if url in ("memory:", "memory://", "mem:"):
-        return MemoryStore()
+        return None
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if not path:
             raise StorageError(f"storage URL {url!r} has no database path")
-        return SQLiteStore(path)
+        if path != ":memory:" and Path(path).is_dir():
+            raise StorageError(f"storage URL {url!r} names a directory, not a database file")
+        return path
     raise StorageError(f"unsupported storage URL {url!r}: use 'memory:' or 'sqlite:///path.db'")
+
+
+def open_storage(url: str | Store, *, readonly: bool = False) -> Store:
+    """A store from a URL: ``memory:``, ``sqlite:///rel/path.db``, ``sqlite:////abs/path.db``,
+    ``sqlite:///:memory:``. A Store instance is passed through. ``readonly`` (SQLite only)
+    never creates or changes a file: for commands that list and report."""
+    if isinstance(url, Store):
+        return url
+    path = check_storage_url(url)
+    if path is None:
+        return MemoryStore()
+    return SQLiteStore(path, readonly=readonly)

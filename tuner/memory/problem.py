@@ -3,7 +3,7 @@
 Buffers come from tensor liveness on the linalg-level IR (an ONNX import lowered with
 IREE's input pipeline): every tensor an op computes is one buffer, weights
 (`arith.constant` tensors) and program inputs (`hal.tensor.import`) are buffers whose data
-starts in slow memory, and view ops (reshapes, casts, slices, barriers) alias the buffer
+starts in slow memory (so do a plain function's tensor arguments), and view ops (reshapes, casts, slices, barriers) alias the buffer
 they look into, so accesses through a view count against it and extend its live range.
 The op order is the program order of the ops that touch tensor data.
 """
@@ -132,26 +132,28 @@ class MemoryProblem:
 
 # -- extraction from MLIR ------------------------------------------------------------------
 
-def _main_body(module, graph) -> tuple[list, list]:
-    """Top-level ops of the function with the most linalg ops, with their graph nodes."""
+def _main_body(module, graph) -> tuple[list, list, list]:
+    """Top-level ops of the function with the most linalg ops, with their graph nodes, and
+    the function's arguments."""
     funcs = _walk_funcs(module)
     func_nodes = [n for n in graph.ops if n.name in ("util.func", "func.func")]
     if len(funcs) != len(func_nodes):
         raise MemoryProblemError("nested modules are not supported; give one module of functions")
     best = None
     for func, fnode in zip(funcs, func_nodes):
-        body = list(func.regions[0].blocks[0].operations) if func.regions[0].blocks else []
+        blocks = func.regions[0].blocks
+        body = list(blocks[0].operations) if blocks else []
         score = sum(o.operation.name.startswith("linalg.") for o in body)
         if score and (best is None or score > best[0]):
-            best = (score, body, fnode.index)
+            best = (score, body, fnode.index, list(blocks[0].arguments))
     if best is None:
         raise MemoryProblemError("no function with linalg ops found; give linalg-level IR "
                                  "(e.g. an ONNX import lowered with --compile-to=input)")
-    _, body, fidx = best
+    _, body, fidx, args = best
     children = [n for n in graph.ops if n.parent == fidx]
     if len(body) != len(children) or any(o.operation.name != n.name for o, n in zip(body, children)):
         raise MemoryProblemError("internal: op walk and program graph disagree")
-    return body, children
+    return body, children, args
 
 
 def _walk_funcs(module) -> list:
@@ -178,7 +180,7 @@ def problem_from_mlir(text: str | bytes, *, name: str = "program",
     types = TypeCache()
     with parsed.context:
         graph = build_graph(parsed.module)
-        body, nodes = _main_body(parsed.module, graph)
+        body, nodes, args = _main_body(parsed.module, graph)
         root: dict[int, int | None] = {}  # value hash -> buffer id (None: no data yet)
         sizes: list[int] = []
         names: list[str] = []
@@ -207,6 +209,12 @@ def problem_from_mlir(text: str | bytes, *, name: str = "program",
                 return
             acc[(t, b)] = acc.get((t, b), 0) + n
             touched.setdefault(b, []).append(t)
+
+        # A plain `func.func` takes its inputs as tensor arguments (an IREE import wraps
+        # them in hal.tensor.import instead): their data starts in slow memory too.
+        for i, a in enumerate(args):
+            if nbytes(a):
+                new_buffer(a, "input", f"arg{i}")
 
         for op, node in zip(body, nodes):
             o = op.operation

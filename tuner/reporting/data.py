@@ -84,7 +84,7 @@ def _view(store: Store, rec: StudyRecord) -> StudyView:
 def load_studies(storage: str | Store, ids: list[str] | None = None, *,
                  all: bool = False) -> list[StudyView]:
     """Studies by name or numeric id (``ids``), or every study of the store (``all``)."""
-    store = open_storage(storage)
+    store = open_storage(storage, readonly=True)
     records = store.list_studies()
     if all:
         if not records:

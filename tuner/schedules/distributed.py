@@ -32,7 +32,7 @@ from tuner.errors import StudyNotFoundError, TunerError
 from tuner.schedules.dispatch import DispatchTarget
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.prior import prior_id
-from tuner.schedules.record import study_name
+from tuner.schedules.record import open_run_study, run_identity, stored_trials, study_name
 from tuner.schedules.search import (STRATEGY_NAMES, Batch, Trial, TuneResult, guard,
                                     search_steps)
 from tuner.schedules.space import dispatch_space
@@ -133,7 +133,7 @@ class _Dispatch:
     universe: list[Schedule]
     steps: Generator
     name: str  # study name (numbered when another run's study holds the plain one)
-    identity: dict  # the run's identity, kept in the study config (see _identity)
+    identity: dict  # the run's identity, kept in the study config (see record.run_identity)
     study: StudyRecord | None = None
     stored: dict[str, dict] = field(default_factory=dict)  # schedule key -> stored trial params
     repeat: int | None = None
@@ -167,38 +167,6 @@ class ClusterRun:
                 "resumed_trials": self.resumed_trials, "rejected_results": self.rejected_results}
 
 
-def _identity(model_name: str, target: DispatchTarget, *, budget: int, batch: int, seed: int,
-              universe: int, strategies: Sequence[str], cost_model: str | None,
-              prior: str | None = None) -> dict:
-    """What a stored study must match for a run to resume into it (budget and batch size
-    the batches, so others make another search)."""
-    return {"model": model_name, "dispatch": target.name, "budget": budget, "batch": batch,
-            "seed": seed, "universe": universe, "strategies": list(strategies),
-            "cost_model": cost_model, "prior": prior}
-
-
-def _open_study(store: Store, base: str, identity: dict) -> tuple[str, StudyRecord | None]:
-    """A study of an earlier run of this very search (to resume), else a free name."""
-    n = 1
-    while True:
-        name = base if n == 1 else f"{base}#{n}"
-        try:
-            rec = store.get_study(name)
-        except StudyNotFoundError:
-            return name, None
-        if rec.config.get("run") == identity:
-            return name, rec
-        n += 1
-
-
-def _stored_trials(store: Store, rec: StudyRecord) -> dict[str, dict]:
-    out = {}
-    for tr, _ in store.events(rec.id):
-        if "result" in tr.params:
-            out[tr.params["result"]["key"]] = tr.params
-    return out
-
-
 def tune_on_cluster(targets: list[DispatchTarget], model_name: str, budget: int,
                     executor: Executor, storage: str, *,
                     make_universe: Callable[[DispatchTarget], list[Schedule]],
@@ -219,13 +187,13 @@ def tune_on_cluster(targets: list[DispatchTarget], model_name: str, budget: int,
         runs: list[_Dispatch] = []
         existing_hw = None
         for target in targets:
-            ident = _identity(model_name, target, budget=budget, batch=batch, seed=seed,
+            ident = run_identity(model_name, target, budget=budget, batch=batch, seed=seed,
                               universe=universe, strategies=strategies,
                               cost_model=cost_model_id, prior=prior_id(prior))
-            name, rec = _open_study(store, study_name(model_name, target.name), ident)
+            name, rec = open_run_study(store, study_name(model_name, target.name), ident)
             run = _Dispatch(target, make_universe(target), None, name, ident, rec)
             if rec is not None:
-                run.stored = _stored_trials(store, rec)
+                run.stored = stored_trials(store, rec)
                 existing_hw = existing_hw or rec.config.get("hardware")
             runs.append(run)
         workers = executor.workers_hardware()

@@ -32,6 +32,7 @@ from costmodel.measure.signature import entry_signature
 from costmodel.programs import Schedule, quick_compile
 from costmodel.programs.compile import compile_command, first_error
 from costmodel.programs.dispatches import dump_dispatches
+from costmodel.dataset.fingerprint import hardware
 from costmodel.distributed import Executor
 from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
@@ -39,10 +40,13 @@ from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_disp
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.model_flags import (DATA_TILING, VARIANTS, FlagChoice, not_searched, pick,
                                          variants_for)
-from tuner.schedules.record import record_study
+from tuner.schedules.prior import prior_id
+from tuner.schedules.record import (open_run_study, record_study, run_identity, stored_trials,
+                                    study_name)
 from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
 from tuner.schedules.space import DispatchSpace
 from tuner.schedules.spec import annotate_executables, tuning_spec
+from tuner.store import open_storage
 
 _SKIP_KINDS = ("slow_memcpy",)
 #: Dispatches a data-tiled build adds to lay out weights and inputs (named by IREE).
@@ -60,15 +64,29 @@ def load_model_mlir(path: Path) -> tuple[str, str]:
     name = path.stem.replace("-", "_").replace(".", "_") or "model"
     if path.suffix == ".onnx":
         from costmodel.ir.onnx_import import onnx_to_linalg
-        return onnx_to_linalg(path.read_bytes(), filename=str(path)), name
-    if path.suffix == ".mlir":
+        text = onnx_to_linalg(path.read_bytes(), filename=str(path))
+    elif path.suffix == ".mlir":
         from costmodel.ir.parse import parse_mlir
         from costmodel.ir.source import decode_ir, read_input
         text = decode_ir(read_input(path), filename=str(path))
         # IRParseError with line:column here, instead of a compiler crash dump later.
         parse_mlir(text, filename=str(path))
-        return text, name
-    raise InputError(f"{path}: expected a .onnx or .mlir model")
+    else:
+        raise InputError(f"{path}: expected a .onnx or .mlir model")
+    _require_static(text, path)
+    return text, name
+
+
+def _require_static(text: str, path: Path) -> None:
+    """The model is timed on random inputs, so its entry needs static argument shapes;
+    say so before any build rather than after the variants were compiled."""
+    sig = entry_signature(text)
+    dynamic = [f"argument {i} is {a}" for i, a in enumerate(sig.args)
+               if a.shape is not None and any(d < 0 for d in a.shape)]
+    if dynamic:
+        raise InputError(f"{path}: @{sig.entry} has dynamic shapes ({'; '.join(dynamic)}); "
+                         "tune-model times the model on random inputs, so give it static "
+                         "shapes (e.g. export the ONNX model with fixed input dimensions)")
 
 
 def make_universe(target: DispatchTarget, size: int, seed: int) -> list[Schedule]:
@@ -179,21 +197,45 @@ def tune_dispatches(mlir: str, model_name: str, budget: int, *, cost_model=None,
                     seed: int = 0, universe: int = 1000, storage: str | None = None,
                     strategies=STRATEGY_NAMES, on_trial: Callable[[str, Trial, float], None]
                     | None = None, on_dispatches: Callable[[int], None] | None = None,
-                    prior=None, flags: tuple[str, ...] = ()) -> list[DispatchOutcome]:
+                    prior=None, flags: tuple[str, ...] = (), cost_model_id: str | None = None
+                    ) -> list[DispatchOutcome]:
+    """Tune each dispatch locally. A rerun of the same search (same store, settings, cost
+    model, prior, flags and hardware) takes the measurements of its earlier study instead of
+    timing them again, and writes into that study."""
     out = dispatch_targets(mlir, model_name, flags=flags, on_dispatches=on_dispatches)
     for o in out:
         if o.skipped:
             continue
         target = o.target
         runner = CachedRunner(Runner(target))
+        ident = None
+        if storage:
+            ident = run_identity(model_name, target, budget=budget, batch=4, seed=seed,
+                                 universe=universe, strategies=strategies,
+                                 cost_model=cost_model_id, prior=prior_id(prior),
+                                 flags=list(flags), hardware=hardware()["id"])
+            runner.cache.update(_resumed(storage, model_name, target, ident))
         uni = make_universe(target, universe, seed)
         cb = (lambda t, best, _n=o.name: on_trial(_n, t, best)) if on_trial else None
         o.result = tune(target, budget, measure=runner, universe=uni, model=cost_model,
                         strategies=strategies, seed=seed, on_trial=cb,
                         remeasure=runner.runner.retime, prior=prior)
         if storage:
-            record_study(storage, model_name, target, o.result)
+            record_study(storage, model_name, target, o.result, identity=ident)
     return out
+
+
+def _resumed(storage: str, model_name: str, target: DispatchTarget,
+             identity: dict) -> dict[str, TrialResult]:
+    """Measured results of an earlier run of this very search, by schedule key."""
+    store = open_storage(storage)
+    try:
+        _, rec = open_run_study(store, study_name(model_name, target.name), identity)
+        if rec is None:
+            return {}
+        return {k: TrialResult.from_dict(p["result"]) for k, p in stored_trials(store, rec).items()}
+    finally:
+        store.close()
 
 
 def tune_dispatches_on_cluster(mlir: str, model_name: str, budget: int, executor: Executor,
@@ -352,7 +394,8 @@ def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int
         outcome = ModelOutcome(tune_dispatches(mlir, name, budget, cost_model=cost_model,
                                                seed=seed, universe=universe, storage=storage,
                                                on_trial=on_trial, on_dispatches=on_dispatches,
-                                               prior=prior, flags=flags))
+                                               prior=prior, flags=flags,
+                                               cost_model_id=cost_model_id))
     else:
         dispatches, info = tune_dispatches_on_cluster(
             mlir, name, budget, executor, storage, cost_model=cost_model,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +67,20 @@ def load_table(setting: str, T: int, seed: int, *, omegas: Sequence[float] = OME
     key = hashlib.sha256(np.asarray(omegas, dtype=float).tobytes()).hexdigest()[:10]
     path = cache_dir / f"{setting}-T{T}-seed{seed}-w{key}-v{TABLE_VERSION}.npz"
     if path.exists():
-        with np.load(path, allow_pickle=False) as z:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                table = Table(setting, z["iterations"], z["contexts"], z["omegas"],
+                              int(z["maxiter"]))
+            if table.iterations.shape != (T, len(omegas)):
+                raise ValueError(f"shape {table.iterations.shape}, expected {(T, len(omegas))}")
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            # Only a cache: a damaged file (a full disk, a copy cut short) is rebuilt.
+            print(f"warning: iteration table {path} is unreadable ({exc}); recomputing it",
+                  file=sys.stderr)
+        else:
             if progress is not None:
                 progress(T * len(omegas))
-            return Table(setting, z["iterations"], z["contexts"], z["omegas"], int(z["maxiter"]))
+            return table
     seq = make_sequence(setting, T, seed)
     it = compute_table(seq, omegas, progress)
     table = Table(setting, it, seq.contexts, np.asarray(omegas, dtype=float), seq.maxiter)

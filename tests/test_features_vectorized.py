@@ -302,10 +302,20 @@ def test_batched_features_equal_the_per_candidate_reference(family):
     dicts = [s.to_dict() for s in scheds]
     mixed = (scheds[:20] + [json.dumps(d) for d in dicts[20:40]] + dicts[40:]
              + _edge_cases(dicts[-1]))
-    batched = schedule_matrix(kernel, mixed)
+    # The parity is of the parsers: the odd cases go in unchecked (schedule_matrix itself
+    # rejects the invalid ones, as asserted below).
+    def unchecked(ss):
+        return F._schedule_matrix(kernel, F._parse_schedules(ss))
+    batched = unchecked(mixed)
     _same(batched, reference_schedule_matrix(kernel, mixed))
+    assert schedule_matrix(kernel, mixed[:60]).shape == (60, batched.shape[1])
+    for odd in _edge_cases(dicts[-1])[2:]:
+        if odd.get("pipeline") == "NoSuchPipeline" or len({len(v) for v in odd["levels"].values()}
+                                                          ) > 1 or "not_a_level" in odd["levels"]:
+            with pytest.raises(InputError):
+                schedule_matrix(kernel, [odd])
     # A candidate's row does not depend on the batch it is scored in.
-    one_by_one = np.concatenate([schedule_matrix(kernel, [s]) for s in mixed[::7]])
+    one_by_one = np.concatenate([unchecked([s]) for s in mixed[::7]])
     _same(batched[::7], one_by_one)
     # The batched parser and the per-candidate slow path read the same arrays.
     fast = F._schedule_arrays([F._as_dict(s) for s in mixed])

@@ -401,6 +401,7 @@ def test_eval_with_worker_processes_gives_the_same_figures(dataset):
 
 
 def test_eval_rejects_zero_jobs(model_dir, dataset, capsys):
-    rc, _ = _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--jobs", "0",
-                  "--quiet"])
-    assert rc == 2 and "--jobs must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse: before the model or data is read
+        _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--jobs", "0",
+              "--quiet"])
+    assert exc.value.code == 2 and "--jobs: must be at least 1" in capsys.readouterr().err

@@ -37,6 +37,11 @@ def max_bytes() -> int:
 
 def decode_ir(data: bytes | str, *, filename: str = "<input>") -> str:
     """Return IR text, or raise InputError for empty, binary, oversized or over-nested input."""
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, (str, bytes)):
+        raise InputError(f"{filename}: expected MLIR text (str or bytes), "
+                         f"got {type(data).__name__}")
     if isinstance(data, str):
         data = data.encode("utf-8", errors="surrogatepass")
     limit = max_bytes()
@@ -48,6 +53,11 @@ def decode_ir(data: bytes | str, *, filename: str = "<input>") -> str:
     if data.startswith(b"ML\xefR"):
         raise InputError(f"{filename}: MLIR bytecode is not accepted; pass textual IR "
                          "(iree-opt --emit-bytecode=false)")
+    # A serialized ONNX model starts with field 1 (ir_version) as a varint: byte 0x08,
+    # which no MLIR text starts with.
+    if data[:1] == b"\x08" and _looks_like_onnx(data):
+        raise InputError(f"{filename}: this is an ONNX model, not MLIR text; give the file "
+                         "a .onnx extension")
     if b"\x00" in data:
         raise InputError(f"{filename}: input is binary (contains NUL bytes), not MLIR text")
     try:
@@ -58,6 +68,18 @@ def decode_ir(data: bytes | str, *, filename: str = "<input>") -> str:
         raise InputError(f"{filename}:{line}:{col}: input is not UTF-8 text") from None
     _check_nesting(data, filename)
     return text
+
+
+def _looks_like_onnx(data: bytes) -> bool:
+    """A protobuf that parses as an ONNX ModelProto with a graph (only asked for binary
+    input that already failed as MLIR, so the import cost does not matter)."""
+    try:
+        import onnx
+        m = onnx.ModelProto()
+        m.ParseFromString(data)
+        return m.HasField("graph") and len(m.graph.node) > 0
+    except Exception:  # noqa: BLE001 - any parse failure just means "no hint"
+        return False
 
 
 def _check_nesting(data: bytes, filename: str) -> None:

@@ -203,6 +203,9 @@ def verify(path: str | os.PathLike) -> dict:
 
 def load(path: str | os.PathLike) -> CostModel:
     """Load a verified model directory."""
+    if not isinstance(path, (str, os.PathLike)):
+        from costmodel.errors import InputError
+        raise InputError(f"load() takes a model directory path, got {type(path).__name__}")
     path = Path(path)
     manifest = verify(path)
     try:

@@ -346,6 +346,7 @@ class ScheduleArrays:
     tiles: np.ndarray  # (n, levels, MAX_DIMS) tile sizes, 0 = not tiled / not given
     present: np.ndarray  # (n, levels) 1.0 where the level is given
     ndim: np.ndarray  # (n,) loop count the schedule is for (last level's length), -1 = none
+    mixed: np.ndarray | None = None  # (n,) True where given levels differ in length
 
 
 def _schedule_arrays_one(s: Mapping) -> tuple:
@@ -421,9 +422,10 @@ def _schedule_arrays(scheds: list) -> ScheduleArrays:
     hi = lens.max(1)
     lo = np.where(lens >= 0, lens, np.iinfo(np.int64).max).min(1)
     ndim = hi.copy()
-    for i in np.flatnonzero((hi >= 0) & (lo != hi)).tolist():
+    mixed = (hi >= 0) & (lo != hi)
+    for i in np.flatnonzero(mixed).tolist():
         ndim[i] = _schedule_arrays_one(scheds[i])[4]
-    return ScheduleArrays(flags, pipe, tiles, present, ndim)
+    return ScheduleArrays(flags, pipe, tiles, present, ndim, mixed)
 
 
 def _schedule_arrays_slow(scheds: list) -> ScheduleArrays:
@@ -441,19 +443,102 @@ def _schedule_arrays_slow(scheds: list) -> ScheduleArrays:
         np.asarray([p[1] for p in parts], dtype=np.int64).reshape(n),
         np.asarray([p[2] for p in parts], dtype=np.float64).reshape(n, len(LEVELS), MAX_DIMS),
         np.asarray([p[3] for p in parts], dtype=np.float64).reshape(n, len(LEVELS)),
-        np.asarray([p[4] for p in parts], dtype=np.int64).reshape(n))
+        np.asarray([p[4] for p in parts], dtype=np.int64).reshape(n),
+        np.asarray([len({len(v) for v in (c.get("levels") or {}).values()}) > 1
+                    for c in scheds], dtype=bool).reshape(n))
 
 
-def _parse_schedules(schedules: Iterable) -> ScheduleArrays:
+def _parse_schedules(schedules: Iterable, kernel: KernelFeatures | None = None
+                     ) -> ScheduleArrays:
+    """The candidates as arrays; with ``kernel``, each is also checked against it
+    (``check_schedules``)."""
+    if isinstance(schedules, (str, bytes, Mapping)) or not isinstance(schedules, Iterable):
+        raise InputError(f"schedules must be a list of schedules, "
+                         f"got {type(schedules).__name__}")
     scheds = list(schedules)
     if set(map(type, scheds)) - {dict}:
         scheds = [_as_dict(s) for s in scheds]
     try:
-        return _schedule_arrays(scheds)
+        a = _schedule_arrays(scheds)
     except (AttributeError, TypeError, ValueError):
         # Malformed input somewhere: the per-candidate parser names the culprit (or, for
         # odd but acceptable values such as numeric strings, parses them as before).
-        return _schedule_arrays_slow(scheds)
+        a = _schedule_arrays_slow(scheds)
+    if kernel is not None:
+        check_schedules(kernel, scheds, a)
+    return a
+
+
+_KEYS = frozenset({"pipeline", "levels", "peeling", "data_tiling", "ukernels"})
+_LEVEL_SET = frozenset(LEVELS)
+TILE_MAX = 2**31 - 1  # IREE's tile sizes are int64, but nothing real comes near this
+
+
+def _bad(i: int, s, why: str) -> InputError:
+    return InputError(f"schedule {i}: {why}: {str(s)[:200]}")
+
+
+def check_schedules(kernel: KernelFeatures, scheds: list, a: ScheduleArrays) -> None:
+    """Reject what IREE would reject or silently ignore, naming the first bad candidate:
+    unknown keys, levels or pipelines; tiles that are negative, fractional, not finite or
+    huge; levels of different lengths; and a loop count or reduction/parallel tiling that
+    fits no op of the kernel (IREE drops such a config or fails to compile it)."""
+    if not scheds:
+        return
+    # Key checks as C-level maps (a set's issuperset over a dict iterates its keys); the
+    # per-candidate loop runs only to name the culprit.
+    lvls = [c.get("levels") or _EMPTY if isinstance(c, Mapping) else _EMPTY for c in scheds]
+    if not (all(map(isinstance, scheds, repeat(Mapping))) and all(map(_KEYS.issuperset, scheds))
+            and all(map(isinstance, lvls, repeat(Mapping)))
+            and all(map(_LEVEL_SET.issuperset, lvls))):
+        for i, (c, lv) in enumerate(zip(scheds, lvls)):
+            if not isinstance(c, Mapping):
+                raise _bad(i, c, f"expected an object, got {type(c).__name__}")
+            if c.keys() - _KEYS:
+                raise _bad(i, c, f"unknown key(s) {sorted(map(str, c.keys() - _KEYS))}; "
+                                 f"known: {sorted(_KEYS)}")
+            if not isinstance(lv, Mapping):
+                raise _bad(i, c, "levels must be an object of level -> tile sizes")
+            if lv.keys() - _LEVEL_SET:
+                unknown = sorted(map(str, lv.keys() - _LEVEL_SET))
+                raise _bad(i, c, f"unknown tiling level(s) {unknown}; known: {', '.join(LEVELS)}")
+    if a.mixed is not None and a.mixed.any():
+        i = int(np.flatnonzero(a.mixed)[0])
+        raise _bad(i, scheds[i], "its levels give different numbers of tile sizes")
+    bad = np.flatnonzero((a.flags[:, 0] == 0) & (a.pipe < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise _bad(i, scheds[i], f"unknown pipeline {scheds[i].get('pipeline')!r}; known: "
+                                 f"{', '.join(PIPELINES)}")
+    t = a.tiles.reshape(len(scheds), -1)
+    ok = np.isfinite(t) & (t >= 0) & (t <= TILE_MAX) & (t == np.floor(t))
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.all(1))[0])
+        v = t[i][~ok[i]][0]
+        raise _bad(i, scheds[i], f"tile size {v:g} is not an integer in [0, {TILE_MAX}]")
+    if not kernel.structured:
+        return
+    D = MAX_DIMS
+    bits = 1 << np.arange(D, dtype=np.int64)
+    li = _LEVEL_INDEX
+    red = ((a.tiles[:, [li["cache_reduction"], li["vector_reduction"]]] > 0).any(1)
+           * bits).sum(-1)
+    par = ((a.tiles[:, [li["distribution"], li["cache_parallel"],
+                        li["vector_common_parallel"]]] > 0).any(1) * bits).sum(-1)
+    keys = ((a.ndim + 1) << (2 * D)) | (red << D) | par
+    ukeys, first = np.unique(keys, return_index=True)
+    loops = sorted({len(op[1]) for op in kernel.structured})
+    for key, i in zip(ukeys.tolist(), first.tolist()):
+        nd, rh, ph = (key >> (2 * D)) - 1, (key >> D) & ((1 << D) - 1), key & ((1 << D) - 1)
+        if nd < 0:
+            continue
+        ops = [op for op in kernel.structured if len(op[1]) == nd]
+        if not ops:
+            raise _bad(i, scheds[i], f"it gives {nd} tile sizes per level, but the kernel's "
+                                     f"ops have {' or '.join(map(str, loops))} loops")
+        if not any((rh & ~_mask(op[2])) == 0 and (ph & _mask(op[2])) == 0 for op in ops):
+            raise _bad(i, scheds[i], "no op of the kernel fits it: reduction levels may tile "
+                                     "only reduction dims, parallel levels only parallel dims")
 
 
 def schedule_matrix(kernel: KernelFeatures, schedules: Iterable, *,
@@ -463,7 +548,7 @@ def schedule_matrix(kernel: KernelFeatures, schedules: Iterable, *,
     ``defaults_cpu``: featurize default candidates by IREE's default schedule for that
     target CPU (asking IREE, once per kernel, CPU and ukernels setting, when the kernel
     does not have it yet); None leaves them featureless."""
-    a = _parse_schedules(schedules)
+    a = _parse_schedules(schedules, kernel)
     if defaults_cpu is not None:
         rows = default_rows(a)
         if rows.size:

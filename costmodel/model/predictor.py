@@ -30,6 +30,10 @@ class Prediction:
 
     def best(self, target: str = "latency", k: int = 1) -> list[int]:
         """Indices of the k candidates the model ranks best for ``target``."""
+        if target not in self.rank_cost:
+            raise InputError(f"no prediction for target {target!r}; have {list(self.rank_cost)}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be an integer >= 1, got {k!r}")
         return [int(i) for i in np.argsort(self.rank_cost[target], kind="stable")[:k]]
 
     def to_dict(self) -> dict:
@@ -58,6 +62,8 @@ class CostModel:
 
     def kernel(self, ir: str) -> KernelFeatures:
         """Parse the IR once; pass the result as ``kernel=`` to score many schedule lists."""
+        if not isinstance(ir, str):
+            raise InputError(f"ir must be MLIR text (str), got {type(ir).__name__}")
         return kernel_features(ir)
 
     def features(self, ir: str | KernelFeatures, schedules: Sequence) -> np.ndarray:
@@ -82,12 +88,23 @@ class CostModel:
                     raise InputError("predict needs ir=, kernel= or features=")
                 kernel = self.kernel(ir)
             elif isinstance(kernel, dict):
-                kernel = KernelFeatures.from_dict(kernel)
+                try:
+                    kernel = KernelFeatures.from_dict(kernel)
+                except (KeyError, TypeError, ValueError) as e:
+                    raise InputError(f"kernel= is not a KernelFeatures.to_dict() object "
+                                     f"({type(e).__name__}: {e})") from None
+            elif not isinstance(kernel, KernelFeatures):
+                raise InputError(f"kernel= takes model.kernel(ir) or its to_dict(), "
+                                 f"got {type(kernel).__name__}")
             sm = schedule_matrix(kernel, schedules if schedules is not None else [{}],
                                  defaults_cpu=self.defaults_cpu)
             X = self.pre.transform_parts(kernel.base, sm)
         else:
-            features = np.asarray(features, dtype=np.float64)
+            try:
+                features = np.asarray(features, dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise InputError(f"features must be a numeric (n, {N_FEATURES}) array: {e}"
+                                 ) from None
             if features.ndim != 2 or features.shape[1] != N_FEATURES:
                 raise InputError(f"features must have shape (n, {N_FEATURES}), "
                                  f"got {features.shape}")
@@ -106,7 +123,12 @@ class CostModel:
     def _targets(self, targets) -> list[str]:
         if targets is None:
             return self.targets
-        names = [targets] if isinstance(targets, str) else list(targets)
+        if isinstance(targets, str):
+            names = [targets]
+        elif isinstance(targets, Sequence) and all(isinstance(t, str) for t in targets):
+            names = list(targets)
+        else:
+            raise InputError(f"targets must be a target name or a list of them, got {targets!r}")
         missing = [t for t in names if t not in self.heads]
         if missing:
             raise InputError(f"model has no head for {missing}; it predicts {self.targets}")

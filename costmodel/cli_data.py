@@ -94,7 +94,8 @@ def _summary(out: str, stats) -> None:
 def cmd_datasets(args: argparse.Namespace) -> int:
     from costmodel.dataset import DatasetError, validate
 
-    root = Path(args.root)
+    # The default is the checkout's datasets/, wherever the command runs.
+    root = Path(args.root) if args.root else Path(__file__).resolve().parent.parent / "datasets"
     if not root.is_dir():
         raise InputError(f"--root {str(root)!r} is not a directory")
     found = []
@@ -164,6 +165,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_noise)
 
     p = sub.add_parser("datasets", help="list datasets and their manifests")
-    p.add_argument("--root", default="datasets")
+    p.add_argument("--root", default=None, help="folder of datasets (default: the checkout's "
+                                                 "datasets/)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_datasets)

@@ -193,3 +193,17 @@ def test_shipped_defaults_do_not_depend_on_the_working_directory(tmp_path, monke
     assert _load_model(None).targets  # found from anywhere
     with pytest.raises(Exception, match="not found"):
         _load_model("models/default")  # a typed path stays relative to the cwd
+
+
+def test_an_im2col_matmul_whose_consumers_fuse_is_still_a_tuning_target():
+    # IREE's configuration fuses the bias and relu after small_cnn's im2col matmul into one
+    # generic; the ops up to the root still line up, so the matmul is tunable.
+    from costmodel.programs import real_model_dispatches
+    from tuner.schedules.dispatch import analyze_dispatch, schedule_sticks
+    from tuner.schedules.model_flags import VARIANTS
+
+    (d,) = [d for d in real_model_dispatches("small_cnn", VARIANTS["im2col"])
+            if "matmul_16x1024x27" in d.name]
+    target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
+    assert target.root_op == "linalg.matmul" and target.loops.ranges == (16, 1024, 27)
+    assert schedule_sticks(target)

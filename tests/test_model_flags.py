@@ -108,3 +108,22 @@ def test_bad_model_ir_is_a_line_column_error_before_any_build(tmp_path, capsys):
                        "--no-cost-model"]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5:8: error: Dialect `foo' not found" in err and "Traceback" not in err
+
+
+def test_a_named_variant_is_used_without_the_search(tmp_path, capsys):
+    model = tmp_path / "conv.mlir"
+    model.write_text(CONV)
+    assert tuner_main(["tune-model", str(model), "--budget", "1", "--out", str(tmp_path / "o"),
+                       "--universe", "10", "--no-cost-model", "--no-check",
+                       "--model-flags", "im2col"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "build with: iree-compile MODEL.mlir --iree-global-opt-use-im2col-for-convs" in printed
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    mf = summary["model_flags"]
+    assert not mf["searched"] and mf["chosen"] == "im2col" and mf["variants"] == {}
+    assert mf["why"] == "--model-flags im2col"
+    # The im2col build's matmul is tuned (the plain NCHW conv would be skipped).
+    assert any("matmul" in r["dispatch"] and not r["skipped"] for r in summary["dispatches"])
+    with pytest.raises(SystemExit):
+        tuner_main(["tune-model", str(model), "--budget", "1", "--out", str(tmp_path / "p"),
+                    "--model-flags", "fast"])

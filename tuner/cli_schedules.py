@@ -47,10 +47,12 @@ def add_parsers(sub, bsub) -> None:
     tm.add_argument("--seed", type=random_seed, default=0)
     tm.add_argument("--no-check", action="store_true",
                     help="skip the numeric check and the end-to-end timing")
-    tm.add_argument("--model-flags", choices=("auto", "off"), default="auto",
+    from tuner.schedules.model_flags import VARIANTS
+    tm.add_argument("--model-flags", choices=("auto", "off", *VARIANTS), default="auto",
                     help="auto (default): build the model with each model-level flag set "
                          "(data tiling, ukernels, im2col for convolutions), keep the fastest "
-                         "and tune its dispatches; off: IREE's default pipeline only")
+                         "and tune its dispatches; off: IREE's default pipeline only; a "
+                         "variant name: use its flags without the search")
     tm.add_argument("--json", action="store_true", help="print summary.json to stdout")
     tm.add_argument("--scheduler", default=None, help=SCHEDULER_HELP)
     tm.add_argument("--allow-mixed-hardware", action="store_true",
@@ -175,7 +177,9 @@ def _tune_model(args: argparse.Namespace) -> int:
                          on_trial=on_trial, on_dispatches=on_dispatches, executor=executor,
                          cost_model_id=_model_id(model),
                          allow_mixed_hardware=args.allow_mixed_hardware, prior=prior,
-                         model_flags=args.model_flags == "auto", on_variant=on_variant)
+                         model_flags={"auto": True, "off": False}.get(args.model_flags,
+                                                                      args.model_flags),
+                         on_variant=on_variant)
     finally:
         bar.close()
         if executor is not None:

@@ -77,6 +77,21 @@ def test_tune_model_chooses_flags_and_its_build_matches_the_default(tmp_path, ca
     # The spec is for the build with the chosen flags: that command line compiles.
     spec = out / "tuning_spec.mlir"
     assert quick_compile(CONV, [*mf["flags"], f"--iree-codegen-tuning-spec-path={spec}"]).ok
+    # The whole-build guard timed every tuned (non-default) best schedule's entry alone;
+    # the spec holds exactly the entries it kept.
+    from tuner.schedules.spec import _sym
+    text = spec.read_text()
+    for r in summary["dispatches"]:
+        if r["skipped"]:
+            continue
+        tuned = r["best_compilation_info"] != ""
+        g = r["build_guard"]
+        assert (g is not None) == tuned
+        if g:
+            assert g["base_s"] > 0 and g["alone_s"] > 0
+            assert g["kept"] == (g["alone_s"] <= g["base_s"] * 1.03)
+        assert r["in_spec"] == (tuned and g["kept"])
+        assert (f"@{_sym(r['dispatch'])}(" in text) == r["in_spec"]
 
 
 def test_model_flags_off_keeps_the_default_pipeline(tmp_path, capsys):

@@ -128,13 +128,12 @@ def _tables_on_cluster(address, settings, T, seeds, cache_dir, *, show_progress=
     import dataclasses
     import hashlib
     import math
-    import os
 
     import numpy as np
 
     from costmodel.distributed import DaskExecutor
     from tuner.solver.instances import OMEGAS, make_sequence
-    from tuner.solver.table import TABLE_VERSION, default_cache_dir
+    from tuner.solver.table import TABLE_VERSION, Table, default_cache_dir, save_table
 
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     wkey = hashlib.sha256(np.asarray(OMEGAS, dtype=float).tobytes()).hexdigest()[:10]
@@ -163,14 +162,10 @@ def _tables_on_cluster(address, settings, T, seeds, cache_dir, *, show_progress=
             parts[jobs[done.index][0]] = done.result
             bar.update(done.result.size)
         bar.close()
-    cache.mkdir(parents=True, exist_ok=True)
     for (s, seed), seq in seqs.items():
         it = np.concatenate([parts[s, seed, lo] for lo in range(0, T, size)])
-        path = cache / f"{s}-T{T}-seed{seed}-w{wkey}-v{TABLE_VERSION}.npz"
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, iterations=it, contexts=seq.contexts,
-                            omegas=np.asarray(OMEGAS, dtype=float), maxiter=np.int64(seq.maxiter))
-        os.replace(tmp, path)
+        save_table(cache / f"{s}-T{T}-seed{seed}-w{wkey}-v{TABLE_VERSION}.npz",
+                   Table(s, it, seq.contexts, np.asarray(OMEGAS, dtype=float), seq.maxiter))
 
 
 def _studies(args: argparse.Namespace) -> int:

@@ -147,6 +147,7 @@ def _tune_model(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from costmodel.distributed import DaskExecutor, resolve_scheduler
+    from tuner.schedules.build_guard import TOLERANCE
     from tuner.schedules.model_tune import tune_model
     from tuner.store import check_storage_url
     address = resolve_scheduler(args.scheduler)  # a bad address fails before any work
@@ -216,6 +217,11 @@ def _tune_model(args: argparse.Namespace) -> int:
             con.print(f"[yellow]no end-to-end gain: the tuned build timed "
                       f"{1 / e2e['speedup'] - 1:.1%} slower than the default in this run; "
                       f"keep the default build[/yellow]")
+    dropped = [r["dispatch"].split("$")[-1] for r in summary["dispatches"]
+               if (r.get("build_guard") or {}).get("kept") is False]
+    if dropped:
+        con.print(f"left out of the spec (each slowed the whole build by more than "
+                  f"{TOLERANCE:.0%} on its own): {', '.join(dropped)}")
     if e2e.get("flags_only_s"):
         con.print(f"the chosen flags' build before tuning: {e2e['flags_only_s'] * 1e3:.3f} ms")
     con.print(f"spec: {summary['files']['spec']}  annotated: {summary['files']['annotated']}")

@@ -36,6 +36,7 @@ from costmodel.dataset.fingerprint import hardware
 from costmodel.distributed import Executor
 from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
+from tuner.schedules.build_guard import guard_entries
 from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.model_flags import (DATA_TILING, VARIANTS, FlagChoice, not_searched, pick,
@@ -128,6 +129,9 @@ class ModelOutcome:
     numeric: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     cluster: dict | None = None  # where a --scheduler run measured (None: locally)
+    #: Per tuned dispatch: the whole model built with its entry alone vs without (local
+    #: runs with the check; see build_guard). Entries it dropped are not in the spec.
+    build_guard: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         rows = []
@@ -143,6 +147,9 @@ class ModelOutcome:
                 "best_schedule": r.best.to_dict() if r else None,
                 "best_compilation_info": r.best.to_attr() if r else "",
                 "guard": r.guard if r else None,
+                "in_spec": bool(r) and not r.best.is_default
+                and self.build_guard.get(d.name, {}).get("kept", True),
+                "build_guard": self.build_guard.get(d.name),
             })
         tuned = [d.result for d in self.dispatches if d.result]
         dsum = sum(r.default_latency_s for r in tuned)
@@ -424,6 +431,12 @@ def tune_model(path: Path, budget: int, out: Path, *, cost_model=None, seed: int
         outcome = ModelOutcome(dispatches, cluster=info.to_dict())
     outcome.flag_choice = choice
     entries = [(d.target, d.result.best) for d in outcome.dispatches if d.result]
+    if check and executor is None:
+        base = builds.get(choice.chosen) or build(mlir, list(flags))
+        builds.setdefault(choice.chosen, base)
+        entries, outcome.build_guard = guard_entries(
+            mlir, flags, entries, base, build=build, time_models=time_models,
+            on_entry=(lambda n: on_variant(f"whole-build guard: {n}")) if on_variant else None)
     spec_path, ann_path = out / "tuning_spec.mlir", out / "annotated.mlir"
     spec_path.write_text(tuning_spec(entries))
     ann_path.write_text(annotate_executables(executable_sources(mlir, flags), entries))

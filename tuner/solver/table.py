@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import zipfile
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,17 +66,14 @@ def load_table(setting: str, T: int, seed: int, *, omegas: Sequence[float] = OME
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
     key = hashlib.sha256(np.asarray(omegas, dtype=float).tobytes()).hexdigest()[:10]
     path = cache_dir / f"{setting}-T{T}-seed{seed}-w{key}-v{TABLE_VERSION}.npz"
-    if path.exists():
+    if path.is_file():
         try:
-            with np.load(path, allow_pickle=False) as z:
-                table = Table(setting, z["iterations"], z["contexts"], z["omegas"],
-                              int(z["maxiter"]))
-            if table.iterations.shape != (T, len(omegas)):
-                raise ValueError(f"shape {table.iterations.shape}, expected {(T, len(omegas))}")
-        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            # Only a cache: a damaged file (a full disk, a copy cut short) is rebuilt.
-            print(f"warning: iteration table {path} is unreadable ({exc}); recomputing it",
-                  file=sys.stderr)
+            table = _read_cached(path, setting, T, omegas)
+        except Exception as exc:  # noqa: BLE001 -- zlib.error, BadZipFile, EOFError, ...
+            # Only a cache: a damaged file (a full disk, a copy cut short, a flipped bit) is
+            # recomputed, whatever numpy or zipfile make of it.
+            print(f"warning: iteration table {path} is unreadable "
+                  f"({type(exc).__name__}: {exc}); recomputing it", file=sys.stderr)
         else:
             if progress is not None:
                 progress(T * len(omegas))
@@ -84,12 +81,40 @@ def load_table(setting: str, T: int, seed: int, *, omegas: Sequence[float] = OME
     seq = make_sequence(setting, T, seed)
     it = compute_table(seq, omegas, progress)
     table = Table(setting, it, seq.contexts, np.asarray(omegas, dtype=float), seq.maxiter)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, iterations=it, contexts=seq.contexts,
-                            omegas=table.omegas, maxiter=np.int64(seq.maxiter))
-        os.replace(tmp, path)     # atomic: a killed run never leaves a half-written table
-    except OSError:
-        pass                      # a read-only cache only costs recomputation
+    save_table(path, table)
     return table
+
+
+def _read_cached(path: Path, setting: str, T: int, omegas: Sequence[float]) -> Table:
+    with np.load(path, allow_pickle=False) as z:
+        table = Table(setting, np.asarray(z["iterations"]), np.asarray(z["contexts"]),
+                      np.asarray(z["omegas"]), int(z["maxiter"]))
+    if table.iterations.shape != (T, len(omegas)) or table.contexts.shape[:1] != (T,):
+        raise ValueError(f"shapes {table.iterations.shape} and {table.contexts.shape}, "
+                         f"expected {(T, len(omegas))} and ({T}, ...)")
+    if not np.array_equal(table.omegas, np.asarray(omegas, dtype=float)):
+        raise ValueError("its omegas are not this grid's")
+    return table
+
+
+def save_table(path: Path, table: Table) -> None:
+    """Write ``table`` to ``path`` atomically: a uniquely named temporary file in the same
+    directory, then a rename, so a killed run or a concurrent writer never leaves a
+    half-written table under the cache's name. A cache that cannot be written (read-only,
+    full) only costs recomputation next time."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, iterations=table.iterations, contexts=table.contexts,
+                                omegas=np.asarray(table.omegas, dtype=float),
+                                maxiter=np.int64(table.maxiter))
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)

@@ -29,44 +29,27 @@ def _number(text: str, kind: type) -> int | float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An integer ≥ 1 (counts, workers, folds, repeats)."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _bounded(kind: type, ok, need: str, doc: str):
+    """An argparse type: ``kind`` parsed, then ``ok(value)`` or 'must be ``need``'."""
+    def parse(text: str):
+        value = _number(text, kind)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {need}, got {text}")
+        return value
+    parse.__doc__ = doc
+    return parse
 
 
-def nonneg_int(text: str) -> int:
-    """An integer ≥ 0 (counts where 0 means 'none')."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def random_seed(text: str) -> int:
-    """A random seed numpy accepts: 0 <= seed < 2**32."""
-    value = _number(text, int)
-    if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"a seed must be between 0 and {SEED_MAX}, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0 (time caps, budgets in seconds)."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
-def nonneg_float(text: str) -> float:
-    """A finite number ≥ 0 (0 usually means 'skip')."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+positive_int = _bounded(int, lambda v: v >= 1, "at least 1",
+                        "An integer >= 1 (counts, workers, folds, repeats).")
+nonneg_int = _bounded(int, lambda v: v >= 0, "0 or more",
+                      "An integer >= 0 (counts where 0 means 'none').")
+positive_float = _bounded(float, lambda v: v > 0, "greater than 0",
+                          "A finite number > 0 (time caps, budgets in seconds).")
+nonneg_float = _bounded(float, lambda v: v >= 0, "0 or more",
+                        "A finite number >= 0 (0 usually means 'skip').")
+random_seed = _bounded(int, lambda v: 0 <= v <= SEED_MAX, f"a seed between 0 and {SEED_MAX}",
+                       "A random seed numpy accepts: 0 <= seed < 2**32.")
 
 
 def _probe(directory: Path) -> str | None:

@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_run import run_cli
+
 from costmodel.cli import main as costmodel_main
 from costmodel.cli_args import check_out_dir, check_out_file
 from costmodel.errors import InputError
 
 
 def _run(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = costmodel_main(argv)
-    except SystemExit as e:  # argparse rejects the value
-        rc = e.code
-    return rc, capsys.readouterr().err
+    return run_cli(costmodel_main, argv, capsys)
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -27,11 +25,11 @@ def _run(argv, capsys) -> tuple[int, str]:
     (["collect", "--samples", "2", "--workers", "0"], "--workers: must be at least 1"),
     (["collect", "--samples", "2", "--time-cap", "-1"], "--time-cap: must be greater than 0"),
     (["collect", "--samples", "2", "--time-cap", "nan"], "not a finite number"),
-    (["collect", "--samples", "2", "--seed", "-3"], "a seed must be between 0"),
+    (["collect", "--samples", "2", "--seed", "-3"], "must be a seed between 0"),
     (["collect", "--samples", "-2"], "--samples: must be 0 or more"),
     (["noise", "--data", "x", "--workers", "-1"], "--workers: must be at least 1"),
     (["noise", "--data", "x", "--samples", "0"], "--samples: must be at least 1"),
-    (["train", "--data", "x", "--seed", "-1"], "a seed must be between 0"),
+    (["train", "--data", "x", "--seed", "-1"], "must be a seed between 0"),
     (["eval", "--model", "x", "--data", "y", "--folds", "0"], "--folds: must be at least 1"),
 ])
 def test_bad_numbers_are_rejected_at_parse_time(argv, says, tmp_path, capsys):

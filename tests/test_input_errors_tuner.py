@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_run import run_cli
+
 from tuner.cli import main as tuner_main
 from tuner.errors import StorageError
 from tuner.space import Int, Space
@@ -31,22 +33,18 @@ func.func @main(%a: tensor<64x128xf32>, %b: tensor<128x32xf32>) -> tensor<64x32x
 
 
 def _run(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = tuner_main(argv)
-    except SystemExit as e:  # argparse rejects the value
-        rc = e.code
-    return rc, capsys.readouterr().err
+    return run_cli(tuner_main, argv, capsys)
 
 
 @pytest.mark.parametrize("argv, says", [
     (["tune-model", "m.mlir", "--budget", "0"], "--budget: must be at least 1"),
     (["tune-model", "m.mlir", "--budget", "2", "--universe", "0"], "--universe: must be at least 1"),
-    (["tune-model", "m.mlir", "--budget", "2", "--seed", "-1"], "a seed must be between 0"),
-    (["bench", "solver", "--seeds", "0", "-2"], "a seed must be between 0"),
+    (["tune-model", "m.mlir", "--budget", "2", "--seed", "-1"], "must be a seed between 0"),
+    (["bench", "solver", "--seeds", "0", "-2"], "must be a seed between 0"),
     (["bench", "solver", "--T", "0"], "--T: must be at least 1"),
-    (["bench", "schedules", "--seeds", "-1"], "a seed must be between 0"),
+    (["bench", "schedules", "--seeds", "-1"], "must be a seed between 0"),
     (["bench", "memory", "--ilp-time-limit", "-1"], "--ilp-time-limit: must be 0 or more"),
-    (["train-memory-agent", "--seed", "-5"], "a seed must be between 0"),
+    (["train-memory-agent", "--seed", "-5"], "must be a seed between 0"),
     (["map-memory", "x.mlir", "--capacity", "0"], "--capacity: must be at least 1"),
 ])
 def test_bad_numbers_are_rejected_at_parse_time(argv, says, capsys):

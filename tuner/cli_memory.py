@@ -134,6 +134,9 @@ def _bench(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from tuner.memory.train import TrainConfig, train
 
+    # Both are written only after a self-play iteration: check them before the first.
+    check_out_dir(args.out)
+    check_out_dir(args.checkpoint, "--checkpoint")
     cfg = TrainConfig(iterations=args.iterations, episodes=args.episodes,
                       simulations=args.simulations, minutes=args.minutes, seed=args.seed)
     bar = None

@@ -7,6 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+#: The gRPC server's default STORE (service/config.py), under the checkout.
+DEFAULT_STORE = "var/tuner.sqlite"
+
 
 def _report(args: argparse.Namespace) -> int:
     from costmodel.errors import InputError
@@ -23,7 +26,10 @@ def _report(args: argparse.Namespace) -> int:
     from costmodel.cli_args import check_out_file
     check_out_file(out)
     check_out_file(out.with_suffix(".md"), "the summary")
-    doc = study_report(args.storage, args.study, all=args.all)
+    storage = args.storage
+    if storage is None:  # the checkout's server store, wherever the command runs
+        storage = f"sqlite:///{Path(__file__).resolve().parent.parent / DEFAULT_STORE}"
+    doc = study_report(storage, args.study, all=args.all)
     html, md = write_report(doc, out)
     print(f"wrote {html} ({len(doc.figures())} figures) and {md}", file=sys.stderr)
     print(html)
@@ -34,7 +40,8 @@ def add_parsers(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsers
     p = sub.add_parser("report", help="HTML + markdown report of studies (plots inline)")
     p.add_argument("study", nargs="*", metavar="STUDY_ID", help="study name or numeric id")
     p.add_argument("--all", action="store_true", help="every study in the store")
-    p.add_argument("--storage", default="sqlite:///var/tuner.sqlite",
-                   help="trial store URL (default sqlite:///var/tuner.sqlite, the server's STORE)")
+    p.add_argument("--storage", default=None,
+                   help=f"trial store URL (default: the checkout's {DEFAULT_STORE}, the "
+                        "server's default STORE)")
     p.add_argument("--out", default="report.html", help="HTML path; the summary is OUT.md")
     p.set_defaults(func=_report)

@@ -93,11 +93,15 @@ def add_parsers(sub, bsub) -> None:
     bs.set_defaults(func=_bench_schedules)
 
 
-def _load_model(path: str | None):
+def _load_model(path: str | None, *, optional: bool = False):
+    """The cost model at ``path`` (a user's path, relative to the working directory), else
+    the checkout's. ``optional``: the command has --no-cost-model (tune-model only)."""
     import costmodel
     path = str(_shipped(DEFAULT_MODEL)) if path is None else path
     if not Path(path).exists():
-        raise InputError(f"cost model {path!r} not found (train one, or pass --no-cost-model)")
+        hint = "train one, or pass --no-cost-model" if optional else \
+            "train one with `costmodel train`, or pass --cost-model DIR"
+        raise InputError(f"cost model {path!r} not found ({hint})")
     return costmodel.load(path)
 
 
@@ -154,7 +158,7 @@ def _tune_model(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     if args.storage is not None:
         check_storage_url(args.storage)
-    model = None if args.no_cost_model else _load_model(args.cost_model)
+    model = None if args.no_cost_model else _load_model(args.cost_model, optional=True)
     prior = _load_prior(args, model)
     executor = None if address is None else DaskExecutor(address)
     where = "" if executor is None else f" on {executor.n_workers} workers"

@@ -109,8 +109,8 @@ def load_program(name: str, builder: Callable[[], bytes]) -> MemoryProblem:
     if path.exists():
         try:
             return MemoryProblem.from_dict(json.loads(path.read_text()))
-        except (ValueError, OSError):
-            pass  # a torn or stale cache file: rebuild it
+        except Exception:  # noqa: BLE001 -- a torn, stale or foreign cache file: rebuild it
+            pass
     prob = problem_from_mlir(onnx_to_linalg(data, filename=f"{name}.onnx"), name=name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -210,15 +210,25 @@ def problem_from_mlir(text: str | bytes, *, name: str = "program",
             acc[(t, b)] = acc.get((t, b), 0) + n
             touched.setdefault(b, []).append(t)
 
+        def require_size(v, what: str) -> None:
+            t = types(v.type)
+            if t.kind == "tensor" and t.nbytes is None:
+                raise MemoryProblemError(
+                    f"{what} is {t.text}: every buffer needs a size, so dynamic or unranked "
+                    "shapes are not supported; give static shapes")
+
         # A plain `func.func` takes its inputs as tensor arguments (an IREE import wraps
         # them in hal.tensor.import instead): their data starts in slow memory too.
         for i, a in enumerate(args):
+            require_size(a, f"argument {i}")
             if nbytes(a):
                 new_buffer(a, "input", f"arg{i}")
 
         for op, node in zip(body, nodes):
             o = op.operation
             nm = o.name
+            for r in o.results:
+                require_size(r, f"the result of {nm}")
             tensor_results = [r for r in o.results if nbytes(r) is not None]
             tensor_operands = [v for v in o.operands if nbytes(v) is not None]
             if nm == "arith.constant":

@@ -24,6 +24,7 @@ from tuner.memory.greedy import greedy
 from tuner.memory.hardware import PRESETS, Instance, capacity_for
 from tuner.memory.mcts import MctsConfig, play
 from tuner.memory.net import PolicyValueNet
+from tuner.memory.problem import MemoryProblemError
 
 FRACTIONS = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 
@@ -63,10 +64,7 @@ def train(out_dir: str | Path, checkpoint_dir: str | Path, config: TrainConfig |
     state_path = ck / "state.json"
     n_in = input_size(cfg.slots)
     if state_path.exists():
-        state = json.loads(state_path.read_text())
-        net, _ = PolicyValueNet.load(ck / "net")
-        with np.load(ck / "replay.npz", allow_pickle=False) as z:
-            replay = {k: z[k] for k in z.files}
+        state, net, replay = _resume(ck)
     else:
         state = {"iteration": 0, "history": [], "config": asdict(cfg)}
         net = PolicyValueNet(n_in, cfg.slots + 1, seed=cfg.seed)
@@ -113,6 +111,27 @@ def train(out_dir: str | Path, checkpoint_dir: str | Path, config: TrainConfig |
             "train_programs": sorted(TRAIN_PROGRAMS), "config": state["config"]}
     net.save(out_dir, meta)
     return state
+
+
+def _resume(ck: Path) -> tuple[dict, PolicyValueNet, dict]:
+    """The checkpoint in ``ck``. It is the only copy of the training so far, so an unreadable
+    one is an error (left as it is), never silently restarted over."""
+    try:
+        state = json.loads((ck / "state.json").read_text())
+        if not isinstance(state, dict) or not isinstance(state.get("iteration"), int) \
+                or not isinstance(state.get("history"), list):
+            raise ValueError("state.json lacks the iteration or the history")
+        net, _ = PolicyValueNet.load(ck / "net")
+        with np.load(ck / "replay.npz", allow_pickle=False) as z:
+            replay = {k: z[k] for k in ("x", "mask", "pi", "v")}
+    except MemoryProblemError as exc:
+        raise MemoryProblemError(f"cannot resume from the checkpoint in {ck}: {exc}; move it "
+                                 "away (or pass another --checkpoint) to start over") from None
+    except Exception as exc:  # noqa: BLE001 -- JSON, zip, zlib, missing keys: all unreadable
+        raise MemoryProblemError(f"cannot resume from the checkpoint in {ck}: "
+                                 f"{type(exc).__name__}: {exc}; move it away (or pass another "
+                                 "--checkpoint) to start over") from None
+    return state, net, replay
 
 
 def _checkpoint(ck: Path, net: PolicyValueNet, replay: dict, state: dict) -> None:

@@ -170,17 +170,24 @@ def _tables_on_cluster(address, settings, T, seeds, cache_dir, *, show_progress=
 
 def _studies(args: argparse.Namespace) -> int:
     from tuner.store import open_storage
-    from tuner.study import Study
 
     store = open_storage(args.storage, readonly=True)
     rows = []
-    for rec in store.list_studies():
-        study = Study(store, rec)
-        trials = study.trials()
-        best = study.best()
-        rows.append({"name": rec.name, "strategy": rec.config["strategy"], "trials": len(trials),
-                     "complete": sum(t.complete for t in trials),
-                     "best": None if best is None else {"params": best.params, "value": best.value}})
+    try:
+        for rec in store.list_studies():
+            # Straight from the store: listing needs no strategy state, so no replay (which
+            # would fail on a study of another config version or strategy code).
+            asks = [t for t, m in store.events(rec.id) if m is None]
+            meas = store.measurements(rec.id)
+            sign = -1.0 if rec.config.get("direction") == "maximize" else 1.0
+            done = [t for t in asks if t.id in meas and not meas[t.id].censored]
+            best = min(done, key=lambda t: sign * meas[t.id].value, default=None)
+            rows.append({"name": rec.name, "strategy": rec.config.get("strategy", "?"),
+                         "trials": len(asks), "complete": sum(t.id in meas for t in asks),
+                         "best": None if best is None else {"params": best.params,
+                                                            "value": meas[best.id].value}})
+    finally:
+        store.close()
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -20,15 +20,17 @@ def _report(args: argparse.Namespace) -> int:
         raise InputError("give study ids or --all, not both")
     if not args.all and not args.study:
         raise InputError("name a study (name or numeric id) or use --all")
+    storage = args.storage
+    if storage is None:  # the checkout's server store, wherever the command runs
+        storage = f"sqlite:///{Path(__file__).resolve().parent.parent / DEFAULT_STORE}"
+    from tuner.store import check_storage_url
+    check_storage_url(storage)
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--out {out}: use an .html name (the markdown summary goes next to it)")
     from costmodel.cli_args import check_out_file
     check_out_file(out)
     check_out_file(out.with_suffix(".md"), "the summary")
-    storage = args.storage
-    if storage is None:  # the checkout's server store, wherever the command runs
-        storage = f"sqlite:///{Path(__file__).resolve().parent.parent / DEFAULT_STORE}"
     doc = study_report(storage, args.study, all=args.all)
     html, md = write_report(doc, out)
     print(f"wrote {html} ({len(doc.figures())} figures) and {md}", file=sys.stderr)

@@ -153,11 +153,13 @@ def _tune_model(args: argparse.Namespace) -> int:
     from costmodel.distributed import DaskExecutor, resolve_scheduler
     from tuner.schedules.build_guard import TOLERANCE
     from tuner.schedules.model_tune import tune_model
-    from tuner.store import check_storage_url
+    from tuner.store import check_writable_storage
     address = resolve_scheduler(args.scheduler)  # a bad address fails before any work
     check_out_dir(args.out)
     if args.storage is not None:
-        check_storage_url(args.storage)
+        check_writable_storage(args.storage)
+    elif (args.out / "tuning.sqlite").exists():  # a rerun's store (tune_model's default)
+        check_writable_storage(f"sqlite:///{args.out / 'tuning.sqlite'}", "--out's tuning.sqlite")
     model = None if args.no_cost_model else _load_model(args.cost_model, optional=True)
     prior = _load_prior(args, model)
     executor = None if address is None else DaskExecutor(address)

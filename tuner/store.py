@@ -264,11 +264,18 @@ class SQLiteStore(Store):
     def _tx(self):
         return _Tx(self._db, self._lock)
 
+    def _study(self, row) -> StudyRecord:
+        config = _decode(row[2], self.path, f"study {row[1]!r}'s config")
+        if not isinstance(config, dict):
+            raise StorageError(f"trial store {self.path}: study {row[1]!r}'s config is not an "
+                               "object")
+        return StudyRecord(row[0], row[1], config)
+
     def get_or_create_study(self, name: str, config: dict[str, Any]) -> tuple[StudyRecord, bool]:
         with self._tx() as db:
             row = db.execute("SELECT id, name, config FROM studies WHERE name = ?", (name,)).fetchone()
             if row:
-                return StudyRecord(row[0], row[1], json.loads(row[2])), False
+                return self._study(row), False
             cur = db.execute("INSERT INTO studies (name, config, created) VALUES (?, ?, ?)",
                              (name, json.dumps(config, sort_keys=True), time.time()))
             return StudyRecord(cur.lastrowid, name, json.loads(json.dumps(config))), True
@@ -278,20 +285,20 @@ class SQLiteStore(Store):
             row = self._db.execute("SELECT id, name, config FROM studies WHERE name = ?", (name,)).fetchone()
         if not row:
             raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
-        return StudyRecord(row[0], row[1], json.loads(row[2]))
+        return self._study(row)
 
     def list_studies(self) -> list[StudyRecord]:
         with self._lock:
             rows = self._db.execute("SELECT id, name, config FROM studies ORDER BY id").fetchall()
-        return [StudyRecord(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [self._study(r) for r in rows]
 
     _TRIAL_COLS = "id, study_id, number, arm, params, context, prob, budget, grp, client_id, seq"
 
-    @staticmethod
-    def _trial(row) -> TrialRecord:
-        return TrialRecord(row[0], row[1], row[2], row[3], json.loads(row[4]),
-                           None if row[5] is None else json.loads(row[5]), row[6], row[7], row[8],
-                           row[9], row[10])
+    def _trial(self, row) -> TrialRecord:
+        where = f"trial {row[0]}"
+        return TrialRecord(row[0], row[1], row[2], row[3], _decode(row[4], self.path, where),
+                           None if row[5] is None else _decode(row[5], self.path, where),
+                           row[6], row[7], row[8], row[9], row[10])
 
     def trial_by_client_id(self, study_id: int, client_id: str) -> TrialRecord | None:
         with self._lock:
@@ -376,6 +383,14 @@ class SQLiteStore(Store):
             self._db.close()
 
 
+def _decode(text, path: str, where: str):
+    """A stored JSON column; a store edited or damaged by hand is an error, not a crash."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise StorageError(f"trial store {path}: {where} is not valid JSON ({e})") from None
+
+
 class _Tx:
     """BEGIN IMMEDIATE ... COMMIT under the store lock; ROLLBACK on any error."""
 
@@ -422,6 +437,50 @@ def check_storage_url(url: str) -> str | None:
             raise StorageError(f"storage URL {url!r} names a directory, not a database file")
         return path
     raise StorageError(f"unsupported storage URL {url!r}: use 'memory:' or 'sqlite:///path.db'")
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_writable_storage(url: str, what: str = "--storage") -> str | None:
+    """For commands that will write to ``url``: fail before any work if the store cannot be
+    created or opened for writing, without creating or changing anything. An existing file
+    must be a trial store, an empty SQLite database or an empty file (never another
+    program's database, which opening would add tables to); a new one needs a writable
+    directory. Returns the SQLite path, or None for an in-memory store."""
+    from costmodel.cli_args import check_out_file
+    path = check_storage_url(url)
+    if path is None or path == ":memory:":
+        return path
+    p = Path(path)
+    check_out_file(p, what)  # its directory takes new files (SQLite's -wal and -shm too)
+    if not p.exists():
+        return path
+    if not p.is_file():
+        raise StorageError(f"{what} {url!r}: {path} is not a regular file")
+    try:
+        with open(p, "r+b") as f:  # opened for writing, nothing written
+            head = f.read(len(_SQLITE_MAGIC))
+    except OSError as e:
+        raise StorageError(f"{what} {url!r}: cannot write {path} ({e.strerror or e})") from None
+    if not head:
+        return path
+    if head != _SQLITE_MAGIC:
+        raise StorageError(f"{what} {url!r}: {path} exists and is not an SQLite database; "
+                           "give another path or move it away")
+    try:
+        db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        raise StorageError(f"{what} {url!r}: cannot read {path}: {e}") from None
+    if names and not {"studies", "trials", "measurements"} <= names:
+        raise StorageError(f"{what} {url!r}: {path} is another SQLite database, not a trial "
+                           "store; give another path")
+    return path
 
 
 def open_storage(url: str | Store, *, readonly: bool = False) -> Store:

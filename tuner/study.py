@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuner.errors import InputError, StrategyError, TrialStateError
+from tuner.errors import InputError, StorageError, StrategyError, TrialStateError
 from tuner.space import Space, Value, arms_of
 from tuner.store import MeasurementRecord, Store, StudyRecord, TrialRecord, open_storage
 from tuner.strategies import STRATEGIES, Context, Pull, Strategy, make_strategy
 
 CONFIG_VERSION = 1
+_CONFIG_KEYS = ("version", "space", "strategy", "options", "seed", "direction", "candidates")
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,14 @@ def _json_context(context: Context) -> Any:
 
 class Study:
     def __init__(self, store: Store, record: StudyRecord) -> None:
-        cfg = record.config
-        if cfg.get("version") != CONFIG_VERSION:
+        cfg = record.config if isinstance(record.config, dict) else {}
+        if "version" in cfg and cfg["version"] != CONFIG_VERSION:
             raise InputError(f"study {record.name!r} has config version {cfg.get('version')}, "
                              f"this tuner reads version {CONFIG_VERSION}")
+        missing = [k for k in _CONFIG_KEYS if k not in cfg]
+        if missing:  # a store edited by hand, or written by another program
+            raise StorageError(f"study {record.name!r}: its stored config lacks "
+                               f"{', '.join(missing)}; it is not a study this tuner wrote")
         self.store, self.record, self.name = store, record, record.name
         self.space = Space.from_dict(cfg["space"])
         self.arms = arms_of(self.space, candidates=cfg["candidates"], seed=cfg["seed"])

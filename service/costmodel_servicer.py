@@ -6,6 +6,7 @@ import grpc
 
 from costmodel.errors import InputError
 from costmodel.ir import analyze_text, onnx_to_linalg, tokenize
+from costmodel.programs.schedule import FLAGS
 from proto.costmodel.v1 import costmodel_service_pb2 as pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as pb_grpc
 from service.convert import features_to_proto
@@ -14,12 +15,16 @@ from service.models import ModelRegistry, ir_key
 
 
 def schedule_from_proto(msg: pb.Schedule) -> dict:
-    """costmodel.v1.Schedule -> the Schedule.to_dict() form the model reads."""
-    return {"pipeline": msg.pipeline or None,
-            "levels": {lv.name: list(lv.sizes) for lv in msg.levels},
-            "peeling": msg.flags.get("peeling", False),
-            "data_tiling": msg.flags.get("data_tiling", False),
-            "ukernels": msg.flags.get("ukernels", False)}
+    """costmodel.v1.Schedule -> the Schedule.to_dict() form the model reads. Flags it does
+    not know are passed on as ``flags.NAME`` keys, which the model's schedule check
+    rejects (INVALID_ARGUMENT) instead of ignoring a misspelled flag."""
+    d = {"pipeline": msg.pipeline or None,
+         "levels": {lv.name: list(lv.sizes) for lv in msg.levels},
+         "peeling": msg.flags.get("peeling", False),
+         "data_tiling": msg.flags.get("data_tiling", False),
+         "ukernels": msg.flags.get("ukernels", False)}
+    d.update((f"flags.{k}", v) for k, v in msg.flags.items() if k not in FLAGS)
+    return d
 
 
 def source_text(request: pb.AnalyzeRequest | pb.PredictRequest) -> tuple[str, str]:

@@ -32,10 +32,13 @@ def analyze_text(text: str | bytes, *, filename: str = "<input>") -> ProgramFeat
 
 
 def load_ir(path: str | Path) -> str:
-    """MLIR text for a .mlir file, or for a .onnx model imported and lowered to linalg."""
+    """MLIR text for a .mlir file, or for a .onnx model imported and lowered to linalg.
+
+    An ONNX model under another name (``model.bin``, no extension) is not imported on a
+    guess: it is an InputError that says to give it a .onnx extension."""
     data = read_input(path)
     name = str(path)
-    if name.endswith(".onnx"):
+    if name.lower().endswith(".onnx"):
         return onnx_to_linalg(data, filename=name)
     return decode_ir(data, filename=name)
 

@@ -12,6 +12,11 @@ from costmodel.errors import OnnxImportError
 
 def onnx_to_torch_mlir(data: bytes, *, filename: str = "<onnx>") -> str:
     """Import an ONNX model to the torch dialect (shape inference first, or types are lost)."""
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise OnnxImportError(f"{filename}: expected a serialized ONNX model (bytes), "
+                              f"got {type(data).__name__}")
     try:
         model = onnx.load_model_from_string(data)
     except Exception as exc:  # protobuf raises DecodeError and friends

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from iree.compiler import ir
 
 from costmodel.errors import InputError, IRParseError
-from costmodel.ir.source import decode_ir
+from costmodel.ir.source import decode_ir, looks_like_onnx, onnx_hint
 
+#: C0 control characters other than tab, newline, vertical tab, form feed, return.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _LOC_RE = re.compile(r'loc\("(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')
 
 
@@ -80,6 +82,11 @@ def parse_mlir(data: bytes | str, *, filename: str = "<input>") -> ParsedModule:
         with ctx, ir.Location.unknown():
             module = ir.Module.parse(text)
     except ir.MLIRError as exc:
+        # A small ONNX model can be valid UTF-8 without NUL bytes (and, written without
+        # ir_version first, not start with 0x08): decode_ir lets it through as text. Raw
+        # control characters, which MLIR text does not contain, make it worth asking.
+        if _CONTROL.search(text) and looks_like_onnx(text.encode("utf-8", "surrogatepass")):
+            raise onnx_hint(filename) from None
         raise to_parse_error(exc, filename) from None
     except (ValueError, RuntimeError) as exc:  # bindings raise these for some malformed input
         raise InputError(f"{filename}: {_one_line(str(exc))}") from None

@@ -47,6 +47,10 @@ def _ints(body: str) -> tuple[int, ...]:
 
 def parse_schedule_text(text: str) -> Schedule:
     """Parse the printed form of a compilation_info, lowering_config or translation_info."""
+    if not isinstance(text, str):
+        from costmodel.errors import InputError
+        raise InputError(f"parse_schedule_text() takes attribute text (str), "
+                         f"got {type(text).__name__}")
     levels: dict[str, tuple[int, ...]] = {}
     nested = _NESTED_TILES_RE.search(text)
     if nested:  # the older #iree_codegen.lowering_config<tile_sizes = [[..], [..]]> form

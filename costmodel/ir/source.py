@@ -54,15 +54,19 @@ def decode_ir(data: bytes | str, *, filename: str = "<input>") -> str:
         raise InputError(f"{filename}: MLIR bytecode is not accepted; pass textual IR "
                          "(iree-opt --emit-bytecode=false)")
     # A serialized ONNX model starts with field 1 (ir_version) as a varint: byte 0x08,
-    # which no MLIR text starts with.
-    if data[:1] == b"\x08" and _looks_like_onnx(data):
-        raise InputError(f"{filename}: this is an ONNX model, not MLIR text; give the file "
-                         "a .onnx extension")
+    # which no MLIR text starts with. Other binary input (NUL bytes, not UTF-8) is asked
+    # too, for models written without ir_version first.
+    if data[:1] == b"\x08" and looks_like_onnx(data):
+        raise onnx_hint(filename)
     if b"\x00" in data:
+        if looks_like_onnx(data):
+            raise onnx_hint(filename)
         raise InputError(f"{filename}: input is binary (contains NUL bytes), not MLIR text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if looks_like_onnx(data):
+            raise onnx_hint(filename) from None
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError(f"{filename}:{line}:{col}: input is not UTF-8 text") from None
@@ -70,9 +74,14 @@ def decode_ir(data: bytes | str, *, filename: str = "<input>") -> str:
     return text
 
 
-def _looks_like_onnx(data: bytes) -> bool:
-    """A protobuf that parses as an ONNX ModelProto with a graph (only asked for binary
-    input that already failed as MLIR, so the import cost does not matter)."""
+def onnx_hint(filename: str) -> InputError:
+    return InputError(f"{filename}: this is an ONNX model, not MLIR text; give the file "
+                      "a .onnx extension (or pass it as ONNX: costmodel.ir.onnx_to_linalg)")
+
+
+def looks_like_onnx(data: bytes) -> bool:
+    """A protobuf that parses as an ONNX ModelProto with a graph (only asked for input that
+    is binary or failed to parse as MLIR, so the import cost does not matter)."""
     try:
         import onnx
         m = onnx.ModelProto()
@@ -100,6 +109,9 @@ def _check_nesting(data: bytes, filename: str) -> None:
 
 def read_input(path: str | Path) -> bytes:
     """Read a file with size checking before loading it whole."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path must be a file path (str or os.PathLike), "
+                         f"got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")

@@ -84,6 +84,9 @@ def _strip_locations(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Tokens of MLIR text with names abstracted and constants bucketed."""
+    if not isinstance(text, str):
+        from costmodel.errors import InputError
+        raise InputError(f"tokenize() takes MLIR text (str), got {type(text).__name__}")
     tokens: list[str] = []
     append = tokens.append
     for m in _TOKEN_RE.finditer(_strip_locations(text)):

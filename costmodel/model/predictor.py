@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.errors import InputError
+from costmodel.model.errors import SchemaMismatchError
 from costmodel.model.features import (N_FEATURES, KernelFeatures, feature_matrix, kernel_features,
                                       schedule_matrix)
 from costmodel.model.heads import TargetHeads
@@ -30,8 +31,9 @@ class Prediction:
 
     def best(self, target: str = "latency", k: int = 1) -> list[int]:
         """Indices of the k candidates the model ranks best for ``target``."""
-        if target not in self.rank_cost:
-            raise InputError(f"no prediction for target {target!r}; have {list(self.rank_cost)}")
+        if not isinstance(target, str) or target not in self.rank_cost:
+            raise InputError(f"target must be one of the predicted targets "
+                             f"{list(self.rank_cost)}; no prediction for target {target!r}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k must be an integer >= 1, got {k!r}")
         return [int(i) for i in np.argsort(self.rank_cost[target], kind="stable")[:k]]
@@ -82,6 +84,14 @@ class CostModel:
         however many schedules there are. ``schedules=None`` scores IREE's default schedule.
         """
         names = self._targets(targets)
+        if not isinstance(ranking, (bool, np.bool_)):
+            raise InputError(f"ranking must be True or False, got {ranking!r}")
+        if features is not None and (ir is not None or kernel is not None
+                                     or schedules is not None):
+            raise InputError("give features= alone, or ir= / kernel= with schedules=; "
+                             "not both (features rows already hold the schedules)")
+        if ir is not None and kernel is not None:
+            raise InputError("give ir= or kernel=, not both")
         if features is None:
             if kernel is None:
                 if ir is None:
@@ -90,7 +100,7 @@ class CostModel:
             elif isinstance(kernel, dict):
                 try:
                     kernel = KernelFeatures.from_dict(kernel)
-                except (KeyError, TypeError, ValueError) as e:
+                except (KeyError, TypeError, ValueError, SchemaMismatchError) as e:
                     raise InputError(f"kernel= is not a KernelFeatures.to_dict() object "
                                      f"({type(e).__name__}: {e})") from None
             elif not isinstance(kernel, KernelFeatures):
@@ -129,6 +139,9 @@ class CostModel:
             names = list(targets)
         else:
             raise InputError(f"targets must be a target name or a list of them, got {targets!r}")
+        if not names:
+            raise InputError(f"targets is empty; give a target name or a list of them "
+                             f"from {self.targets}")
         missing = [t for t in names if t not in self.heads]
         if missing:
             raise InputError(f"model has no head for {missing}; it predicts {self.targets}")

@@ -21,6 +21,8 @@ PARALLEL_LEVELS = frozenset({"distribution", "cache_parallel", "vector_common_pa
                              "vector_inner_parallel"})
 #: ... and levels that tile reduction loops only.
 REDUCTION_LEVELS = frozenset({"cache_reduction", "vector_reduction"})
+#: The boolean flags of a schedule (``Schedule`` fields and ``to_dict()`` keys).
+FLAGS = ("peeling", "data_tiling", "ukernels")
 #: llvm-cpu pipelines accepted by #iree_cpu.pipeline<...> in IREE 3.13.
 PIPELINES = ("Default", "DoubleTilingExpert", "ConvTileAndDecomposeExpert", "Mmt4dTilingExpert",
              "BufferOpsTileAndVectorize", "DataTiling", "LinalgExtTileAndVectorize")

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_run import run_cli
-
 from costmodel.cli import main as costmodel_main
 from costmodel.cli_args import check_out_dir, check_out_file
 from costmodel.errors import InputError
+from tests.cli_run import run_cli
 
 
 def _run(argv, capsys) -> tuple[int, str]:

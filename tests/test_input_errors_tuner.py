@@ -13,23 +13,12 @@ import numpy as np
 import pytest
 
 from tests.cli_run import run_cli
-
+from tests.test_cli_input_tuner import MATMUL  # a plain func: tensor arguments are inputs
 from tuner.cli import main as tuner_main
 from tuner.errors import StorageError
 from tuner.space import Int, Space
 from tuner.store import check_storage_url, open_storage
 from tuner.study import Study
-
-MATMUL = """\
-func.func @main(%a: tensor<64x128xf32>, %b: tensor<128x32xf32>) -> tensor<64x32xf32> {
-  %cst = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<64x32xf32>
-  %z = linalg.fill ins(%cst : f32) outs(%e : tensor<64x32xf32>) -> tensor<64x32xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x32xf32>)
-                     outs(%z : tensor<64x32xf32>) -> tensor<64x32xf32>
-  return %m : tensor<64x32xf32>
-}
-"""
 
 
 def _run(argv, capsys) -> tuple[int, str]:

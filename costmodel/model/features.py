@@ -582,6 +582,16 @@ def _reject(scheds: list, rows: Iterable[int] | None = None) -> None:
     raise InputError("schedules: a candidate failed validation but none could be named")
 
 
+def _accessor(items: list, for_dicts, for_mappings, scheds: list):
+    """The unbound method to read ``items`` with: dict's own (fast) when all are plain
+    dicts, Mapping's when all are mappings; otherwise a candidate is named and rejected."""
+    if set(map(type, items)) <= {dict}:
+        return for_dicts
+    if all(map(isinstance, items, repeat(Mapping))):
+        return for_mappings
+    _reject(scheds)
+
+
 def check_schedule_fields(scheds: list) -> None:
     """Reject, naming the first bad candidate, what IREE would reject or silently ignore:
     a non-object, unknown keys, levels or pipelines (IREE ignores an unknown level name,
@@ -596,12 +606,7 @@ def check_schedule_fields(scheds: list) -> None:
     n = len(scheds)
     if not n:
         return
-    if set(map(type, scheds)) <= {dict}:
-        get = dict.get
-    elif all(map(isinstance, scheds, repeat(Mapping))):
-        get = Mapping.get
-    else:
-        _reject(scheds)
+    get = _accessor(scheds, dict.get, Mapping.get, scheds)
     if not all(map(_KEYS.issuperset, scheds)):
         _reject(scheds)
     if not (set(map(type, map(get, scheds, repeat("pipeline")))) <= {str, type(None)}
@@ -615,12 +620,7 @@ def check_schedule_fields(scheds: list) -> None:
                 <= _UKERNEL_WORDS):
             _reject(scheds)
     lvls = [_EMPTY if lv is None else lv for lv in map(get, scheds, repeat("levels"))]
-    if set(map(type, lvls)) <= {dict}:
-        values = dict.values
-    elif all(map(isinstance, lvls, repeat(Mapping))):
-        values = Mapping.values
-    else:
-        _reject(scheds)
+    values = _accessor(lvls, dict.values, Mapping.values, scheds)
     if not all(map(_LEVEL_SET.issuperset, lvls)):
         _reject(scheds)
     lvalues = list(chain.from_iterable(map(values, lvls)))

@@ -27,8 +27,9 @@ import costmodel
 from costmodel.errors import CostModelError, InputError
 from costmodel.ir import (analyze_file, analyze_text, load_ir, onnx_to_linalg,
                           parse_schedule_text, tokenize)
-from costmodel.model.features import (TILE_MAX, _parse_schedules, kernel_features,
-                                      schedule_matrix, schedule_problem, strip_schedule)
+from costmodel.model.features import (_parse_schedules, kernel_features, schedule_matrix,
+                                      strip_schedule)
+from costmodel.model.schedule_check import TILE_MAX, schedule_problem
 from costmodel.programs import FAMILIES, REAL_MODELS, LoopInfo, Schedule, sample_schedules
 from costmodel.programs.schedule import LEVELS, PARALLEL_LEVELS, PIPELINES
 
@@ -403,7 +404,7 @@ def test_every_stored_schedule_and_resolved_default_is_accepted(ds):
 
 
 def test_the_schedule_constants_are_the_programs_ones():
-    from costmodel.model import features as F
+    from costmodel.model import schedule_check as F
     assert F._LEVEL_SET == set(LEVELS) and F._PIPELINE_SET == set(PIPELINES)
     assert {LEVELS[i] for i in F._PAR_LEVELS} == PARALLEL_LEVELS
     assert set(LEVELS[i] for i in F._RED_LEVELS) | PARALLEL_LEVELS == set(LEVELS)

@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from costmodel.cli_args import shipped  # noqa: E402
+
 
 def agreement(a: str, b: str) -> dict:
     import pyarrow.parquet as pq
@@ -46,8 +48,8 @@ def agreement(a: str, b: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("a", nargs="?", default="datasets/cpu-v2")
-    ap.add_argument("b", nargs="?", default="datasets/cpu-v3")
+    ap.add_argument("a", nargs="?", default=shipped("datasets/cpu-v2"))
+    ap.add_argument("b", nargs="?", default=shipped("datasets/cpu-v3"))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     for d in (args.a, args.b):

@@ -21,11 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int# noqa: E402
-
 from iree.compiler import ir  # noqa: E402
 
 from benchmarks.featurize_module import make_module  # noqa: E402
+from costmodel.cli_args import positive_int  # noqa: E402
 from costmodel.ir import ProgramFeatures, build_graph, native, parse_mlir  # noqa: E402
 
 
@@ -57,12 +56,12 @@ def featurize(module: ir.Module, use_native: bool = True) -> dict:
     return ProgramFeatures(build_graph(module, use_native=use_native)).total()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ops", type=positive_int, default=10_000)
     ap.add_argument("--repeats", type=positive_int, default=15)
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     text = make_module(args.ops)
     parsed = parse_mlir(text)

@@ -44,10 +44,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from costmodel.cli_args import positive_float, positive_int# noqa: E402
-
 import grpc  # noqa: E402
 
+from costmodel.cli_args import positive_float, positive_int, shipped  # noqa: E402
 from proto.costmodel.v1 import costmodel_service_pb2 as pb  # noqa: E402
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as pb_grpc  # noqa: E402
 
@@ -164,15 +163,15 @@ def run_cpp(binary: Path, address: str, pid: int, calls: int, concurrency: int,
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=os.environ.get("MODEL", "models/default"))
+    ap.add_argument("--model", default=os.environ.get("MODEL") or shipped("models/default"))
     ap.add_argument("--calls", type=positive_int, default=500)
     ap.add_argument("--concurrency", type=positive_int, default=64)
     ap.add_argument("--seconds", type=positive_float, default=5.0)
     ap.add_argument("--client", choices=("auto", "cpp", "python"), default="auto",
                     help="load client for the headline figures (auto: C++ when it can be built)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     binary = None if args.client == "python" else cpp_load_client()
     if args.client == "cpp" and binary is None:
         raise SystemExit("--client cpp needs protoc, grpc_cpp_plugin and libgrpc++-dev")
@@ -232,4 +231,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks._cli import run
+
+    run(main)

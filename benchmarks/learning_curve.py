@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int, random_seed# noqa: E402
-
 import numpy as np  # noqa: E402
+
+from costmodel.cli_args import int_at_least, positive_int, random_seed, shipped  # noqa: E402
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "mape")
@@ -74,15 +74,15 @@ def _overfit(frame) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="datasets/cpu-v2")
-    ap.add_argument("--model", default="models/default",
+    ap.add_argument("--data", default=shipped("datasets/cpu-v2"))
+    ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (the latency head's margin)")
     ap.add_argument("--split", default="unseen_shapes",
                     choices=("unseen_shapes", "unseen_families", "random_within_groups"))
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     ap.add_argument("--draws", type=positive_int, default=2,
                     help="random subsets per fraction below 1 (their metrics are averaged)")
-    ap.add_argument("--folds", type=positive_int, default=3)
+    ap.add_argument("--folds", type=int_at_least(2), default=3)
     ap.add_argument("--seed", type=random_seed, default=0)
     ap.add_argument("--jobs", type=positive_int, default=1, help="fits at once (one process each)")
     ap.add_argument("--overfit", action="store_true",
@@ -91,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     bad = [f for f in args.fractions if not 0.0 < f <= 1.0]
-    if bad or args.draws < 1 or args.jobs < 1 or args.folds < 2:
-        ap.error(f"fractions must lie in (0, 1] (got {bad}); --draws and --jobs >= 1; "
-                 f"--folds >= 2")
+    if bad:
+        ap.error(f"fractions must lie in (0, 1] (got {bad})")
 
     from tqdm import tqdm
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int# noqa: E402
+from costmodel.cli_args import positive_int  # noqa: E402
 
 
 def node_models() -> list[Path]:
@@ -61,13 +61,13 @@ def sweep(paths: list[Path], workers: int = 2, progress: bool = True) -> list[tu
         return list(it)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--every", type=positive_int, default=1,
                     help="take every Nth model (default all)")
     ap.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     paths = node_models()[:: args.every]
     t0 = time.perf_counter()
     results = sweep(paths, args.workers, progress=not args.json)

@@ -28,10 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int, random_seed# noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+
+from costmodel.cli_args import positive_int, random_seed, shipped  # noqa: E402
 
 KEYS = ("kendall_tau", "top1_slowdown", "top5_slowdown", "tenset_top1", "tenset_top5")
 
@@ -90,8 +91,8 @@ def concat(a, b):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="datasets/cpu-v2")
-    ap.add_argument("--model", default="models/default",
+    ap.add_argument("--data", default=shipped("datasets/cpu-v2"))
+    ap.add_argument("--model", default=shipped("models/default"),
                     help="featurizes the pools and gives the roofline calibration")
     ap.add_argument("--seed", type=random_seed, default=0)
     ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")

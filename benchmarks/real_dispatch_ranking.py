@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int# noqa: E402
-
 import numpy as np  # noqa: E402
+
+from costmodel.cli_args import positive_int, shipped  # noqa: E402
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "tenset_top5")
@@ -57,7 +57,7 @@ def measured_pools(pool: int, dispatches: int) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--model", default=shipped("models/default"))
     ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")

@@ -13,14 +13,18 @@ workers on one host speed up only the compiles; more hosts add timing capacity.
 
 from __future__ import annotations
 
-from costmodel.cli_args import positive_float, positive_int, random_seed
-
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from costmodel.cli_args import (check_out_file, positive_float, positive_int,  # noqa: E402
+                                random_seed, shipped)
 
 
 def run(n_workers: int, samples: int, time_cap: float, seed: int) -> dict:
@@ -46,14 +50,15 @@ def run(n_workers: int, samples: int, time_cap: float, seed: int) -> dict:
             "per_worker": sorted(stats.per_worker.values())}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2])
     ap.add_argument("--samples", type=positive_int, default=24)
     ap.add_argument("--time-cap", type=positive_float, default=0.2)
     ap.add_argument("--seed", type=random_seed, default=7)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "scale.json"))
-    args = ap.parse_args()
+    ap.add_argument("--out", default=shipped("benchmarks/results/scale.json"))
+    args = ap.parse_args(argv)
+    check_out_file(args.out)   # before minutes of measuring
     cores = sorted(os.sched_getaffinity(0))
     print(f"cores allowed: {cores}; timed runs pinned to core {cores[-1]}; "
           f"load before: {os.getloadavg()[0]:.2f}")
@@ -68,7 +73,10 @@ def main() -> None:
     Path(args.out).write_text(json.dumps({"cores": cores, "time_cap_s": args.time_cap,
                                           "load_after": os.getloadavg()[0],
                                           "runs": results}, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks._cli import run as run_cli
+
+    run_cli(main)

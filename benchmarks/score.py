@@ -25,38 +25,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int# noqa: E402
-
 import numpy as np  # noqa: E402
 
 import costmodel  # noqa: E402
+from costmodel.cli_args import positive_int, shipped  # noqa: E402
 from costmodel.programs import FAMILIES, sample_schedules  # noqa: E402
 
 
 def _model(args) -> tuple[costmodel.model.CostModel, str]:
     if args.model:
         return costmodel.load(args.model), args.model
-    import shutil
-
     from costmodel.cli import main
-    tmp = tempfile.mkdtemp(prefix="score-model-")
-    try:  # the throwaway model is loaded into memory, then its directory goes
-        if main(["train", "--data", args.data, "--targets", "latency", "--out", tmp,
+
+    # The throwaway model is loaded into memory, then its directory goes, whatever happens.
+    with tempfile.TemporaryDirectory(prefix="score-model-") as tmp:
+        out = str(Path(tmp) / "model")
+        if main(["train", "--data", args.data, "--targets", "latency", "--out", out,
                  "--quiet"]) != 0:
             raise SystemExit(2)
-        return costmodel.load(tmp), f"throwaway model (trained on {args.data}, latency only)"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return costmodel.load(out), f"throwaway model (trained on {args.data}, latency only)"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model")
-    ap.add_argument("--data", default="datasets/cpu-v1")
+    ap.add_argument("--data", default=shipped("datasets/cpu-v1"),
+                    help="dataset for the throwaway model (default: the checkout's cpu-v1)")
     ap.add_argument("--candidates", type=positive_int, default=20000)
     ap.add_argument("--repeats", type=positive_int, default=5)
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     model, where = _model(args)
     fam = FAMILIES["matmul"]
     rng = np.random.default_rng(0)

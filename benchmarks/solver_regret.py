@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from costmodel.cli_args import positive_int, random_seed# noqa: E402
-
 import numpy as np  # noqa: E402
+
+from costmodel.cli_args import int_at_least, positive_int, random_seed  # noqa: E402
 
 PHASES = (0, 100, 500, 1000, 2000, 3000, 4000, 5000)
 
@@ -59,13 +59,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="a `tuner bench solver` entry (default tsallis_inf_smooth)")
     ap.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2])
     ap.add_argument("--plays", type=positive_int, default=5)
-    ap.add_argument("--T", type=positive_int, default=5000)
+    ap.add_argument("--T", type=int_at_least(10), default=5000)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.strategy not in BENCH_STRATEGIES:
         ap.error(f"unknown strategy {args.strategy!r}; one of {', '.join(BENCH_STRATEGIES)}")
-    if args.plays < 1 or args.T < 10:
-        ap.error("--plays must be at least 1 and --T at least 10")
     opts = dict(BENCH_STRATEGIES[args.strategy])
     if not hasattr(STRATEGIES[opts.pop("strategy", args.strategy)], "_set_p"):
         ap.error(f"{args.strategy} does not keep a distribution over the omegas (EXP3 and "

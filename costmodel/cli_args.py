@@ -52,6 +52,21 @@ random_seed = _bounded(int, lambda v: 0 <= v <= SEED_MAX, f"a seed between 0 and
                        "A random seed numpy accepts: 0 <= seed < 2**32.")
 
 
+def int_at_least(low: int):
+    """An argparse type: an integer >= ``low`` (``int_at_least(2)`` for --folds)."""
+    return _bounded(int, lambda v: v >= low, f"at least {low}", f"An integer >= {low}.")
+
+
+#: The checkout (repository root), where the shipped datasets/ and models/ live.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def shipped(relative: str) -> str:
+    """A default path inside the checkout, made absolute so the command finds it from any
+    working directory. Paths the user types stay relative to the working directory."""
+    return str(CHECKOUT / relative)
+
+
 def _probe(directory: Path) -> str | None:
     """Why files cannot be made in an existing ``directory``, or None. Tried for real:
     os.access says yes to root on read-only mounts and /sys."""

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from costmodel.cli_args import (check_out_dir, nonneg_int, positive_float, positive_int,
-                                random_seed)
+from costmodel.cli_args import (CHECKOUT, check_out_dir, nonneg_int, positive_float,
+                                positive_int, random_seed)
 from costmodel.errors import InputError
 
 
@@ -16,11 +16,23 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _repeat_run(value: str) -> str:
+    """--run of `noise`: a name for the repeat run, never 'main' (what it is compared with)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must be a non-empty name")
+    if value == "main":
+        raise argparse.ArgumentTypeError("'main' holds the measurements the repeat run is "
+                                         "compared with; name the repeat run otherwise")
+    return value
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from costmodel.collect import collect, real_model_items, synthetic_items
     from costmodel.programs import FAMILIES, REAL_MODELS
 
-    families = list(FAMILIES) if args.families in ("all", "") else _csv(args.families)
+    families = list(FAMILIES) if args.families.strip() in ("all", "") else _csv(args.families)
+    if args.samples and not families:
+        raise InputError(f"--families {args.families!r} names no family")
     models = [] if args.real_models == "none" else (
         list(REAL_MODELS) if args.real_models == "all" else _csv(args.real_models))
     # Real-model dispatches first: they are few, and a run stopped early should have them.
@@ -52,6 +64,7 @@ def cmd_noise(args: argparse.Namespace) -> int:
     from costmodel.dataset import update_manifest
 
     items = noise_items(args.data, args.samples, run=args.run, seed=args.seed)
+    check_out_dir(args.data, "--data")   # the repeat run is added to the dataset
     stats = collect(items, args.data, workers=args.workers, time_cap_s=args.time_cap,
                     progress=not args.quiet)
     report = noise_report(args.data, run=args.run)
@@ -95,7 +108,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from costmodel.dataset import DatasetError, validate
 
     # The default is the checkout's datasets/, wherever the command runs.
-    root = Path(args.root) if args.root else Path(__file__).resolve().parent.parent / "datasets"
+    root = Path(args.root) if args.root else CHECKOUT / "datasets"
     if not root.is_dir():
         raise InputError(f"--root {str(root)!r} is not a directory")
     found = []
@@ -156,7 +169,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("noise", help="re-measure a sample and record the noise ceiling")
     p.add_argument("--data", required=True)
     p.add_argument("--samples", type=positive_int, default=300)
-    p.add_argument("--run", default="repeat-1")
+    p.add_argument("--run", type=_repeat_run, default="repeat-1",
+                   help="name of the repeat run (not 'main'; default repeat-1)")
     p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None)
     p.add_argument("--time-cap", type=positive_float, default=1.0)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from costmodel.cli_args import check_out_dir, check_out_file, positive_int, random_seed
+from costmodel.errors import InputError
 
 
 def _say(msg: str) -> None:
@@ -36,12 +37,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.train import fit, training_manifest
 
     say = (lambda m: None) if args.quiet else _say
+    # The output and targets are checked before any work, local or on a cluster.
+    targets = parse_targets(args.targets)
+    _check_model_out(args.out)
     from costmodel.distributed import resolve_scheduler
     if (address := resolve_scheduler(args.scheduler)) is not None:
         from costmodel.model.train_dask import train_command
         return train_command(args, address, say)
-    targets = parse_targets(args.targets)
-    check_out_dir(args.out)
     # Before the (slow) featurizing, so a bad file fails at once.
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
@@ -81,6 +83,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_model_out(out: str) -> None:
+    """--out of `train`: creatable, and new, empty or a model (replaced only once the new one
+    is saved whole: artifact.save renames the old directory aside, so its parent must be
+    writable too)."""
+    from costmodel.model.artifact import check_save_target
+    from costmodel.model.errors import ArtifactError
+
+    path = check_out_dir(out)
+    try:
+        check_save_target(path)
+    except ArtifactError as exc:
+        raise InputError(f"--out {exc}") from None
+    if path.exists():
+        check_out_dir(path.resolve().parent, f"--out {out!r}: the parent directory")
+
+
 def _f(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
@@ -98,19 +116,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     targets = parse_targets(args.targets) if args.targets else model.targets
     splits = [s.strip() for s in args.splits.split(",")] if args.splits else list(SPLITS)
     bad = [s for s in splits if s not in SPLITS]
-    from costmodel.errors import InputError
     if bad:
         raise InputError(f"unknown split(s) {bad}; known: {', '.join(SPLITS)}")
-    if args.folds < 2:
+    if args.folds < 2:   # (positive_int already refused 0 and less at parse time)
         raise InputError(f"--folds must be at least 2, got {args.folds}")
     # The outputs are checked before the evaluation, which can take minutes.
     report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
     html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
     frame = load_frame(args.data, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
-    if args.folds > len(set(frame.group)):
-        raise InputError(f"--folds {args.folds} is more than the dataset's "
-                         f"{len(set(frame.group))} candidate groups")
+    if args.folds > (n_groups := len(set(frame.group))):
+        # Every split holds out whole groups (or rows of them): more folds than groups
+        # would leave folds without test rows.
+        raise InputError(f"--folds {args.folds}: at most {n_groups} on {args.data} (its "
+                         f"candidate groups with feasible samples)")
     result = {"model": str(args.model), "data": str(args.data), "rows": len(frame),
               "groups": len(set(frame.group)), "data_hash": frame.data_hash,
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
@@ -174,9 +193,15 @@ def _print_block(console, result: dict, block: str, base: str, noise: dict, labe
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from costmodel.model.artifact import read_manifest
     from costmodel.model.onnx_export import check, export
-    if args.out:
-        check_out_dir(args.out)
+
+    read_manifest(args.model)   # a clear error for a wrong --model before anything else
+    check_out_dir(args.out or Path(args.model) / "onnx",
+                  "--out" if args.out else "--out (default MODEL/onnx)")
+    if args.check_data and not (Path(args.check_data) / "manifest.json").is_file():
+        raise InputError(f"--check-data {args.check_data!r}: not a dataset directory "
+                         "(no manifest.json)")
     path = export(args.model, args.out)
     print(path)
     if args.check_data:
@@ -214,7 +239,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                          "report's path with .html)")
     p.add_argument("--targets", help="subset of the model's targets")
     p.add_argument("--splits", help="comma list (default: all four)")
-    p.add_argument("--folds", type=positive_int, default=3)
+    p.add_argument("--folds", type=positive_int, default=3,
+                   help="folds per split (2 up to the dataset's candidate groups; default 3)")
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="folds trained at once in worker processes (same figures; default 1)")
     p.add_argument("--seed", type=random_seed, default=0)

@@ -14,11 +14,25 @@ from scipy.stats import kendalltau
 
 from costmodel.collect.plan import WorkItem, sample_key
 from costmodel.dataset.store import DatasetError, load
+from costmodel.errors import InputError
+
+
+def _check_run(run) -> None:
+    """A repeat run's name: not 'main', whose samples it is compared with (re-measuring into
+    'main' would measure nothing and record a perfect, meaningless noise report)."""
+    if not isinstance(run, str) or not run.strip():
+        raise InputError(f"run must be a non-empty name, got {run!r}")
+    if run == "main":
+        raise InputError("run 'main' is the measurements the noise report compares against; "
+                         "name the repeat run something else (default repeat-1)")
 
 
 def noise_items(root: str, samples: int, *, run: str = "repeat-1", seed: int = 0,
                 min_group: int = 4) -> list[WorkItem]:
     """Whole candidate groups (synthetic, >= min_group feasible schedules) up to ``samples``."""
+    _check_run(run)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise InputError(f"samples must be an integer >= 1, got {samples!r}")
     table, programs, _ = load(root)
     ir_by_hash = dict(zip(programs.column("ir_hash").to_pylist(),
                           programs.column("ir").to_pylist()))
@@ -52,6 +66,7 @@ def noise_items(root: str, samples: int, *, run: str = "repeat-1", seed: int = 0
 
 def noise_report(root: str, *, run: str = "repeat-1") -> dict:
     """Repeat-run agreement of latency between the main run and ``run``."""
+    _check_run(run)
     table, _, _ = load(root)
     rows = table.to_pylist()
     first = {(r["group_id"], r["schedule_json"]): r for r in rows if r["run"] == "main"}

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from costmodel.cli_args import check_out_dir
 from costmodel.collect.freeze import frozen_descendants
 from costmodel.collect.plan import WorkItem
 from costmodel.dataset.fingerprint import hardware, load
@@ -177,13 +178,20 @@ def collect(items: list[WorkItem], out: str, *, workers: int | None = None,
     cluster instead; see costmodel.distributed.collect.
     """
     # Checked before the store is opened, so bad settings leave no empty dataset behind.
-    if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
+    def count(x) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+
+    if not count(checkpoint_every):
         raise InputError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
-    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+    if workers is not None and not count(workers):
         raise InputError(f"workers must be an integer >= 1 (or None for one per core), "
                          f"got {workers!r}")
-    if not (isinstance(time_cap_s, (int, float)) and 0 < time_cap_s < float("inf")):
+    if (isinstance(time_cap_s, bool) or not isinstance(time_cap_s, (int, float))
+            or not 0 < time_cap_s < float("inf")):
         raise InputError(f"time_cap_s must be a positive number of seconds, got {time_cap_s!r}")
+    if not items:
+        return CollectStats()   # nothing to measure: no dataset is made
+    check_out_dir(out, "out")
     if scheduler is not None:
         from costmodel.distributed.collect import collect_distributed
         from costmodel.distributed.executor import DaskExecutor, Executor

@@ -22,6 +22,9 @@ import hashlib
 import json
 import os
 import platform
+import secrets
+import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -76,39 +79,111 @@ def _write_json(path: Path, obj) -> None:
 
 
 def save(model: CostModel, out: str | os.PathLike) -> Path:
-    """Write the model directory.
+    """Write the model directory ``out``, replacing a model already there only once the new
+    one is complete.
 
-    Every file is written into a staging directory beside ``out`` first, then moved in
-    (the manifest last), and files of a previous model that the new one lacks (e.g. heads of
-    targets not trained this time) are removed. A failure while writing leaves the old model
-    whole; other files in ``out`` (eval reports) are kept.
+    The new model is written into a fresh sibling directory; files of an old model at ``out``
+    that are not part of it (eval reports, notes) are carried over (hard links where
+    possible), except ``onnx/``: an export of the old model would silently disagree with the
+    new one, so it goes with the old model; then the old directory is renamed aside, the new one renamed in, and the
+    old one deleted. A failure or interrupt before the swap leaves the old model exactly as
+    it was, and none of its files (heads of targets not trained this time) survive into the
+    new one. ``out`` must be new, empty, or a cost model (:func:`check_save_target`).
     """
     final = Path(out)
-    final.mkdir(parents=True, exist_ok=True)
-    old_files = _listed_files(final)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.saving-", dir=final.parent))
+    if final.is_symlink() and final.exists():
+        final = final.resolve()   # replace the model the link points at, keep the link
+    check_save_target(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(final, "saving")
+    staging.mkdir()
     try:
         _write_into(model, staging)
-        for f in [f for f in staging.iterdir() if f.name != "manifest.json"]:
-            os.replace(f, final / f.name)
-        os.replace(staging / "manifest.json", final / "manifest.json")
-    finally:
-        for f in staging.iterdir() if staging.exists() else ():
-            f.unlink()
-        if staging.exists():
-            staging.rmdir()
-    for stale in old_files - set(model.manifest["files"]):
-        (final / stale).unlink(missing_ok=True)
-    return final
+        if final.exists():
+            os.chmod(staging, stat.S_IMODE(final.stat().st_mode))
+            _carry_over(final, staging)
+            _swap_in(staging, final)
+        else:
+            os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Path(out)
+
+
+def check_save_target(out: str | os.PathLike) -> Path:
+    """Raise :class:`ArtifactError` unless :func:`save` may write ``out``: a path that does not
+    exist yet, an empty directory, or a cost model directory (which it replaces). Anything
+    else (another program's directory, a folder of files) is refused rather than mixed
+    with model files or replaced."""
+    out = Path(out)
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise ArtifactError(f"{out}: exists and is not a directory")
+    if not any(out.iterdir()):
+        return out
+    try:
+        is_model = json.loads((out / "manifest.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        is_model = False
+    if not is_model:
+        raise ArtifactError(f"{out}: not empty and not a cost model (no costmodel "
+                            "manifest.json); give a new or empty directory, or a model to "
+                            "replace")
+    return out
+
+
+def _sibling(final: Path, what: str) -> Path:
+    """A fresh hidden name beside ``final`` (same filesystem, so renames are atomic)."""
+    return final.parent / f".{final.name}.{what}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _listed_files(directory: Path) -> set[str]:
-    """The files a previous model's manifest lists (none if there is no readable one)."""
+    """The files a model's manifest lists, and the manifest itself."""
     try:
         listed = json.loads((directory / "manifest.json").read_text()).get("files", {})
     except (OSError, ValueError, AttributeError):
-        return set()
-    return {f for f in listed if isinstance(f, str) and "/" not in f and f != "manifest.json"}
+        listed = {}
+    return {f for f in listed if isinstance(f, str)} | {"manifest.json"}
+
+
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+#: The default ``costmodel export-onnx`` directory: an export of the old model, never kept.
+STALE_ON_RETRAIN = "onnx"
+
+
+def _carry_over(old: Path, new: Path) -> None:
+    """Copy into ``new`` what ``old`` holds beside its model files (reports, notes)."""
+    skip = _listed_files(old) | {STALE_ON_RETRAIN}
+    for entry in old.iterdir():
+        dst = new / entry.name
+        if entry.name in skip or dst.exists() or dst.is_symlink():
+            continue
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), dst)
+        elif entry.is_dir():
+            shutil.copytree(entry, dst, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, dst)
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    """Rename ``final`` aside, ``new`` in its place, then delete the old one."""
+    aside = _sibling(final, "old")
+    os.rename(final, aside)
+    try:
+        os.rename(new, final)
+    except BaseException:
+        os.rename(aside, final)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _write_into(model: CostModel, out: Path) -> None:

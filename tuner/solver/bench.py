@@ -17,8 +17,12 @@ import numpy as np
 
 from tuner.solver.instances import OMEGAS, SETTINGS
 from tuner.solver.table import Table, load_table
-from tuner.solver.tuner import ORDERED_TSALLIS
+from tuner.solver.tuner import ORDERED_TSALLIS, sor_tsallis
 from tuner.strategies import STRATEGIES, Strategy, make_strategy
+
+#: The SOR settings' solves (see tuner.solver.instances.synthetic): tolerance and unknowns,
+#: what an SOR loop tells `sor_tsallis`.
+SOR_SOLVES = {"synthetic-high": (1e-8, 100), "synthetic-low": (1e-8, 100)}
 
 CONTEXT_RANGES = {"synthetic-high": (-0.15, 0.45), "synthetic-low": (0.0, 1.0), "heat": (0.0, 10.0)}
 
@@ -28,6 +32,8 @@ BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
     "tsallis_inf": {},
     # omegas are an ordered grid: neighbouring arms share plays (TsallisINF's smoothing).
     "tsallis_inf_smooth": {"strategy": "tsallis_inf", **ORDERED_TSALLIS},
+    # SOR settings only: side observations from Young's theory (tuner.solver.young).
+    "tsallis_inf_sor": {"strategy": "tsallis_inf", "sor_side": True},
     "exp3": {},
     "ucb1": {},
     "thompson": {},
@@ -45,6 +51,10 @@ def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int,
     (benchmarks/solver_regret.py reads its distribution there)."""
     opts = dict(options)
     strategy = opts.pop("strategy", strategy)
+    if opts.pop("sor_side", False):
+        if table.setting not in SOR_SOLVES:
+            raise ValueError(f"{table.setting} is not solved by SOR: no SOR side model")
+        opts.update(sor_tsallis(table.omegas, *SOR_SOLVES[table.setting]))
     if STRATEGIES[strategy].contextual:
         opts.setdefault("context_range", CONTEXT_RANGES.get(table.setting, (-1.0, 1.0)))
     s = make_strategy(strategy, len(table.omegas), seed=seed, **opts)
@@ -112,6 +122,11 @@ def run(settings: Sequence[str] = SETTINGS, *, T: int = 5000, seeds: Iterable[in
             best_omegas.append(float(table.omegas[int(table.cost.sum(axis=0).argmin())]))
             runs = dict(comparators(table))
             for name, opts in strategies.items():
+                if opts.get("sor_side") and setting not in SOR_SOLVES:
+                    # Young's theory describes SOR, not SSOR-preconditioned CG.
+                    if progress:
+                        progress("plays", plays)
+                    continue
                 paid = []
                 for p in range(plays):
                     paid.append(play(table, name, opts, seed + PLAY_STRIDE * p))
@@ -147,5 +162,5 @@ def format_results(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> st
     return "\n".join(lines)
 
 
-__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "comparators", "format_results", "play",
+__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "SOR_SOLVES", "comparators", "format_results", "play",
            "run"]

@@ -24,6 +24,17 @@ from tuner.study import Report, Study
 ORDERED_TSALLIS: dict[str, float] = {"smoothing": 3.0, "lr": 1.5}
 
 
+def sor_tsallis(omegas: Sequence[float], tol: float, unknowns: int) -> dict[str, Any]:
+    """Tsallis-INF options for SOR loops: every report also estimates what the other omegas
+    would have cost on the same system (Young's theory, tuner.solver.young), so the rate can
+    be that of full information (lr 2; `tuner bench solver` runs it as ``tsallis_inf_sor``).
+    Valid for SOR on consistently ordered matrices (5-point/7-point stencils in natural or
+    red-black order, tridiagonal systems, with any diagonal shift); ``tol`` is the solve's
+    relative-residual tolerance and ``unknowns`` the system's size."""
+    return {"lr": 2.0, "side_model": {"kind": "sor", "omegas": [float(w) for w in omegas],
+                                      "tol": float(tol), "unknowns": int(unknowns)}}
+
+
 def tidy(omega: float) -> float:
     """The shortest decimal within a few ulps of ``omega``: the default grid is a linspace, so
     a solver would otherwise be handed 1.7999999999999998 for 1.8. Any other value is kept."""

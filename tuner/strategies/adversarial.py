@@ -15,8 +15,29 @@ import math
 from bisect import bisect_right
 from itertools import accumulate
 
+import numpy as np
+
 from tuner.errors import StrategyError
 from tuner.strategies.base import Context, Pull, Strategy
+
+
+def _side_model(spec: dict | None, n_arms: int):
+    """Build a side-observation model from its JSON spec (None: plain bandit feedback)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("kind") != "sor":
+        raise StrategyError(f"side_model must be {{'kind': 'sor', 'omegas': [...], ...}}, "
+                            f"got {spec!r}")
+    from tuner.solver.young import SORIterationModel   # the solver domain's model
+
+    opts = {k: v for k, v in spec.items() if k != "kind"}
+    try:
+        model = SORIterationModel(**opts)
+    except TypeError as e:
+        raise StrategyError(f"side_model: {e}") from None
+    if model.K != n_arms:
+        raise StrategyError(f"side_model: {model.K} omegas for {n_arms} arms")
+    return model
 
 
 class _Normalised(Strategy):
@@ -135,8 +156,13 @@ class TsallisINF(_Normalised):
     def __init__(self, n_arms: int, *, seed: int | None = 0, lr: float = 0.75,
                  estimator: str = "rv", baseline: float | None = None, scale: str = "range",
                  baseline_rule: str = "smooth", tol: float = 1e-3, newton_steps: int = 60,
-                 smoothing: float = 0.0, smoothing_halflife: float = 200.0) -> None:
+                 smoothing: float = 0.0, smoothing_halflife: float = 200.0,
+                 side_model: dict | None = None, side_weight: float = 1.0) -> None:
         super().__init__(n_arms, seed=seed)
+        self._side = _side_model(side_model, n_arms)
+        if not 0.0 <= side_weight <= 1.0:
+            raise StrategyError(f"{self.name}: side_weight must lie in [0, 1]")
+        self.side_weight = float(side_weight)
         if not (math.isfinite(smoothing) and smoothing >= 0.0) or not smoothing_halflife > 0:
             raise StrategyError(f"{self.name}: needs smoothing >= 0 (grid steps) and "
                                 f"smoothing_halflife > 0 (rounds)")
@@ -188,7 +214,36 @@ class TsallisINF(_Normalised):
         return loss / m if m > 0.0 else 1.0
 
     def _update(self, pull: Pull, loss: float, censored: bool, context: Context) -> None:
+        side = None
+        if self._side is not None:
+            lo, m = self.floor, self.scale      # the scale the played loss is mapped with
+            est = self._side.estimates(pull.arm, loss, censored)
+            if np.all(np.isfinite(est)):
+                side = [self._map(v, lo, m) for v in est.tolist()]
         ell = self._scaled(loss)
+        if side is not None:
+            before = list(self.L)
+            self._bandit_update(pull, ell)
+            w = self.side_weight
+            self.L = [b + (1.0 - w) * (a - b) + w * s for a, b, s in zip(self.L, before, side)]
+        else:
+            self._bandit_update(pull, ell)
+        eta = self.eta(self.n_told + 1)
+        p = self._weights(eta)
+        self._set_p(p)
+        if self._q is not None:
+            self._smooth_q(p, self.n_told)
+        if self.estimator == "rv":
+            self._set_low(self._q or p, eta)
+
+    @staticmethod
+    def _map(loss: float, lo: float, m: float) -> float:
+        """_scaled's mapping with given statistics (no update)."""
+        if m > lo:
+            return (loss - lo) / (m - lo)
+        return loss / m if m > 0.0 else 1.0
+
+    def _bandit_update(self, pull: Pull, ell: float) -> None:
         L, arm = self.L, pull.arm
         w = max(pull.prob, 1e-12)
         if self._q is not None:
@@ -204,13 +259,6 @@ class TsallisINF(_Normalised):
             L[arm] += (ell - Ba) / w
         else:
             L[arm] += ell / w
-        eta = self.eta(self.n_told + 1)
-        p = self._weights(eta)
-        self._set_p(p)
-        if self._q is not None:
-            self._smooth_q(p, self.n_told)
-        if self.estimator == "rv":
-            self._set_low(self._q or p, eta)
 
     def _smooth_q(self, p: list[float], t: int) -> None:
         """The kernel for round t + 1 and q_j = sum_i p_i K(i, j) (a short convolution)."""

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from tuner.solver.bench import BENCH_STRATEGIES  # noqa: E402
-from tuner.solver.tuner import SolverTuner  # noqa: E402
+from tuner.solver.bench import BENCH_STRATEGIES, SOR_SOLVES  # noqa: E402
+from tuner.solver.instances import OMEGAS  # noqa: E402
+from tuner.solver.tuner import SolverTuner, sor_tsallis  # noqa: E402
 from tuner.strategies import STRATEGIES, make_strategy  # noqa: E402
 
 #: Strategies as configured variants (the solver benchmark's named entries).
@@ -46,6 +47,8 @@ def _stream(n: int, seed: int = 0) -> tuple[list[float], np.ndarray]:
 def bench_strategy(name: str, warm: int = 1000, n: int = 2000, rounds: int = 7) -> dict[str, float]:
     opts = dict(VARIANTS.get(name, {}))
     strategy = opts.pop("strategy", name)
+    if opts.pop("sor_side", False):   # the side model of the synthetic sequences' solves
+        opts.update(sor_tsallis(OMEGAS[:K], *SOR_SOLVES["synthetic-high"]))
     if STRATEGIES[strategy].contextual:
         opts["context_range"] = (-0.15, 0.45)
     s = make_strategy(strategy, K, seed=0, **opts)

@@ -11,7 +11,8 @@ from google.protobuf import json_format, struct_pb2
 from proto.tuner.v1 import tuner_service_pb2 as pb
 from proto.tuner.v1 import tuner_service_pb2_grpc as pb_grpc
 from service.errors import StatusError, handle_errors
-from tuner.solver.tuner import ORDERED_TSALLIS, SolverTuner
+from tuner.solver.instances import OMEGAS
+from tuner.solver.tuner import ORDERED_TSALLIS, SolverTuner, sor_tsallis
 from tuner.store import SQLiteStore, Store, open_storage
 from tuner.study import Study, Trial
 
@@ -121,17 +122,21 @@ class TunerServicer(pb_grpc.TunerServiceServicer):
         self.ended.add(study.name)
         return self._study_msg(study)
 
-    def _solver(self, name: str, contextual: bool) -> SolverTuner:
+    def _solver(self, name: str, contextual: bool, sor: tuple[float, int] | None = None
+                ) -> SolverTuner:
         name = f"solver:{name or 'solver'}"
         with self._lock:
             tuner = self._solvers.get(name)
             if tuner is None:
-                # Contextual loops get ChebCB, the rest Tsallis-INF smoothed over the ordered
+                # Contextual loops get ChebCB; SOR loops that describe their solve Tsallis-INF
+                # with Young side observations; the rest Tsallis-INF smoothed over the ordered
                 # omegas: what the solver benchmark supports (tuner bench solver). A loop
                 # already in the store resumes as it was created.
+                options = None if contextual else (
+                    sor_tsallis(OMEGAS, *sor) if sor else ORDERED_TSALLIS)
                 tuner = self._solvers[name] = SolverTuner(
                     self.store, name=name, strategy="chebcb" if contextual else "tsallis_inf",
-                    options=None if contextual else ORDERED_TSALLIS,
+                    options=options,
                     context_range=SOLVER_CONTEXT_RANGE if contextual else None,
                     adopt_existing=True)
             return tuner
@@ -140,7 +145,7 @@ class TunerServicer(pb_grpc.TunerServiceServicer):
     def SuggestSolverParameters(self, request: pb.SuggestSolverParametersRequest, context
                                 ) -> pb.SuggestSolverParametersResponse:
         has_ctx = request.HasField("context")
-        tuner = self._solver(request.tuner, has_ctx)
+        tuner = self._solver(request.tuner, has_ctx, _sor_solve(request))
         omega, token = tuner.suggest(request.context if has_ctx else None,
                                      client_id=request.client_id or None)
         return pb.SuggestSolverParametersResponse(omega=omega, token=token)
@@ -158,3 +163,18 @@ class TunerServicer(pb_grpc.TunerServiceServicer):
                            censored=request.censored if request.HasField("censored") else None,
                            client_id=request.client_id or None)
         return pb.ReportSolverOutcomeResponse(new=rep.new, censored=rep.censored)
+
+
+def _sor_solve(request: pb.SuggestSolverParametersRequest) -> tuple[float, int] | None:
+    """(tolerance, unknowns) of an SOR loop that gives both, else None."""
+    tol, n = request.HasField("sor_tolerance"), request.HasField("sor_unknowns")
+    if not tol and not n:
+        return None
+    if not (tol and n):
+        raise StatusError(grpc.StatusCode.INVALID_ARGUMENT,
+                          "give both sor_tolerance and sor_unknowns, or neither")
+    if not 0.0 < request.sor_tolerance < 1.0 or request.sor_unknowns < 1:
+        raise StatusError(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"sor_tolerance must lie in (0, 1) and sor_unknowns be >= 1, got "
+                          f"{request.sor_tolerance!r} and {request.sor_unknowns!r}")
+    return float(request.sor_tolerance), int(request.sor_unknowns)

@@ -15,8 +15,6 @@ import math
 from bisect import bisect_right
 from itertools import accumulate
 
-import numpy as np
-
 from tuner.errors import StrategyError
 from tuner.strategies.base import Context, Pull, Strategy
 
@@ -163,6 +161,8 @@ class TsallisINF(_Normalised):
         if not 0.0 <= side_weight <= 1.0:
             raise StrategyError(f"{self.name}: side_weight must lie in [0, 1]")
         self.side_weight = float(side_weight)
+        # Full side information replaces the bandit estimate, and with it the baselines.
+        self._full_side = self._side is not None and self.side_weight == 1.0
         if not (math.isfinite(smoothing) and smoothing >= 0.0) or not smoothing_halflife > 0:
             raise StrategyError(f"{self.name}: needs smoothing >= 0 (grid steps) and "
                                 f"smoothing_halflife > 0 (rounds)")
@@ -218,22 +218,32 @@ class TsallisINF(_Normalised):
         if self._side is not None:
             lo, m = self.floor, self.scale      # the scale the played loss is mapped with
             est = self._side.estimates(pull.arm, loss, censored)
-            if np.all(np.isfinite(est)):
-                side = [self._map(v, lo, m) for v in est.tolist()]
+            if est is not None:
+                if m > lo:
+                    inv = 1.0 / (m - lo)
+                    side = [(v - lo) * inv for v in est.tolist()]
+                else:
+                    side = [self._map(v, lo, m) for v in est.tolist()]
         ell = self._scaled(loss)
         if side is not None:
-            before = list(self.L)
-            self._bandit_update(pull, ell)
             w = self.side_weight
-            self.L = [b + (1.0 - w) * (a - b) + w * s for a, b, s in zip(self.L, before, side)]
+            if w == 1.0:    # full side information: the bandit estimate is not needed
+                self.L = [a + b for a, b in zip(self.L, side)]
+            else:
+                before = list(self.L)
+                self._bandit_update(pull, ell)
+                self.L = [b + (1.0 - w) * (a - b) + w * s
+                          for a, b, s in zip(self.L, before, side)]
         else:
+            if self._full_side:    # no side information this round: the baselines it skipped
+                self._set_low(self._q or self.p, self.eta(self.n_told))
             self._bandit_update(pull, ell)
         eta = self.eta(self.n_told + 1)
         p = self._weights(eta)
         self._set_p(p)
         if self._q is not None:
             self._smooth_q(p, self.n_told)
-        if self.estimator == "rv":
+        if self.estimator == "rv" and not self._full_side:
             self._set_low(self._q or p, eta)
 
     @staticmethod

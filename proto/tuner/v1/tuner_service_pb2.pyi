@@ -114,14 +114,18 @@ class EndStudyRequest(_message.Message):
     def __init__(self, study: _Optional[str] = ...) -> None: ...
 
 class SuggestSolverParametersRequest(_message.Message):
-    __slots__ = ("tuner", "context", "client_id")
+    __slots__ = ("tuner", "context", "client_id", "sor_tolerance", "sor_unknowns")
     TUNER_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SOR_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    SOR_UNKNOWNS_FIELD_NUMBER: _ClassVar[int]
     tuner: str
     context: float
     client_id: str
-    def __init__(self, tuner: _Optional[str] = ..., context: _Optional[float] = ..., client_id: _Optional[str] = ...) -> None: ...
+    sor_tolerance: float
+    sor_unknowns: int
+    def __init__(self, tuner: _Optional[str] = ..., context: _Optional[float] = ..., client_id: _Optional[str] = ..., sor_tolerance: _Optional[float] = ..., sor_unknowns: _Optional[int] = ...) -> None: ...
 
 class SuggestSolverParametersResponse(_message.Message):
     __slots__ = ("omega", "token")

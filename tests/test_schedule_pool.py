@@ -69,3 +69,22 @@ def test_bench_reports_the_tunable_dispatches_apart(tmp_path, model_dir):
                                                             pools[0].default_latencies])
     t = bench([slow], cm, seeds=(0, 1), strategies=("random",))["summary"]["tunable"]
     assert t["dispatches"] == 1 and t["median_trials_to_95"]["random"] >= 2
+
+
+def test_im2col_suite_adds_the_conv_models_im2col_dispatches_after_the_others(tmp_path,
+                                                                              monkeypatch):
+    """On small_cnn alone (real imports and compiles): the im2col suite keeps the default
+    suite as its prefix, then adds the im2col build's matmuls and copies, never an
+    initializer (run once at load), each with a schedule target."""
+    import tuner.schedules.pool as pool
+    from costmodel.programs import REAL_MODELS
+
+    monkeypatch.setattr(pool, "REAL_MODELS", {"small_cnn": REAL_MODELS["small_cnn"]})
+    cache = tmp_path / "schedules"
+    plain = [d.name for d in pool.suite_dispatches(60, cache)]
+    both = [d.name for d in pool.suite_dispatches(60, cache, im2col=True)]
+    assert both[:len(plain)] == plain and len(both) > len(plain)
+    added = both[len(plain):]
+    assert any("matmul_16x1024x27" in n for n in added)
+    assert not [n for n in both if n.startswith("_initializer")]
+    assert pool.suite_dispatches(len(plain) + 1, cache, im2col=True)[-1].name == added[0]

@@ -67,6 +67,7 @@ def add_parsers(sub, bsub) -> None:
                     help=f"output directory (default {DEFAULT_PRIOR})")
     tp.add_argument("--pool", type=positive_int, default=64, help="candidates per pool (as measured)")
     tp.add_argument("--dispatches", type=positive_int, default=24)
+    tp.add_argument("--im2col", action="store_true", help="also the conv models' dispatches built with im2col, after all the others")
     tp.add_argument("--cache-dir", type=Path, default=None,
                     help="pool cache (default $TUNER_CACHE_DIR/schedules or "
                          "~/.cache/costmodel-tuner/schedules)")
@@ -75,6 +76,7 @@ def add_parsers(sub, bsub) -> None:
     bs = bsub.add_parser("schedules", help="schedule search on measured pools of real dispatches")
     bs.add_argument("--json", action="store_true")
     bs.add_argument("--dispatches", type=positive_int, default=20)
+    bs.add_argument("--im2col", action="store_true", help="also the conv models' dispatches built with im2col, after all the others")
     bs.add_argument("--pool", type=positive_int, default=16, help="measured candidates per dispatch")
     bs.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2, 3, 4])
     bs.add_argument("--budget", type=positive_int, default=32)
@@ -137,7 +139,8 @@ def _train_prior(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     model = _load_model(args.cost_model)
     kw = {} if args.cache_dir is None else {"cache": args.cache_dir}
-    prior = build_from_pools(model, pool_size=args.pool, dispatches=args.dispatches, **kw)
+    prior = build_from_pools(model, pool_size=args.pool, dispatches=args.dispatches,
+                             im2col=args.im2col, **kw)
     out = prior.save(args.out)
     m = prior.manifest
     print(f"schedule prior: {m['rows']} measured schedules of {len(m['dispatches'])} dispatches "
@@ -264,7 +267,8 @@ def _bench_schedules(args: argparse.Namespace) -> int:
         pools = measure_pools(args.pool, limit=args.dispatches, progress=bar.update,
                               on_total=lambda n: setattr(bar, "total", n),
                               cache=args.cache_dir or DEFAULT_CACHE, executor=executor,
-                              allow_mixed_hardware=args.allow_mixed_hardware)
+                              allow_mixed_hardware=args.allow_mixed_hardware,
+                              im2col=args.im2col)
     finally:
         bar.close()
         if executor is not None:

@@ -31,20 +31,39 @@ DEFAULT_CACHE = Path(os.environ.get("TUNER_CACHE_DIR",
 _SKIP_KINDS = ("slow_memcpy",)  # plain copies: no compute root worth a schedule
 
 
-def suite_dispatches(limit: int = 20, cache: Path = DEFAULT_CACHE) -> list:
+def suite_dispatches(limit: int = 20, cache: Path = DEFAULT_CACHE, *,
+                     im2col: bool = False) -> list:
     """Distinct real-model dispatches (by kind and shape) whose root keeps an explicit
-    schedule, in model order, up to ``limit``."""
+    schedule, in model order, up to ``limit``. ``im2col``: after all of those, the new
+    dispatches of the convolutional models built with im2col (`tune-model`'s ``im2col``
+    variant: the im2col copies and the matmuls that replace NCHW convs, whose direct form
+    drops explicit schedules), so the earlier figures' suites stay a prefix."""
     seen, out = set(), []
-    for model in REAL_MODELS:
-        for d in real_model_dispatches(model):
+
+    def add(dispatches) -> bool:
+        for d in dispatches:
             sig = d.name.split("_dispatch_", 1)[1].split("_", 1)[1]
-            if d.kind in _SKIP_KINDS or sig in seen:
-                continue
+            if d.kind in _SKIP_KINDS or sig in seen or d.name.startswith("_initializer"):
+                continue    # (initializers run once, when the module loads)
             seen.add(sig)
             if _target_cache(cache, d) is None:
                 continue  # IREE drops explicit configs on this root
             out.append(d)
             if len(out) >= limit:
+                return True
+        return False
+
+    for model in REAL_MODELS:
+        if add(real_model_dispatches(model)):
+            return out
+    if im2col:
+        from costmodel.ir import onnx_to_linalg
+        from tuner.schedules.model_flags import VARIANTS, variants_for
+
+        for model in REAL_MODELS:
+            mlir = onnx_to_linalg(REAL_MODELS[model](), filename=f"{model}.onnx")
+            if "im2col" in variants_for(mlir) and add(
+                    real_model_dispatches(model, VARIANTS["im2col"])):
                 return out
     return out
 
@@ -125,15 +144,16 @@ def load_pool(cache: Path, d, n: int) -> Pool:
 def measure_pools(n: int = 24, *, limit: int = 20, chunk: int = 8, cache: Path = DEFAULT_CACHE,
                   progress: Callable[[int], None] | None = None,
                   on_total: Callable[[int], None] | None = None, executor=None,
-                  allow_mixed_hardware: bool = False, dispatches: Sequence | None = None
-                  ) -> list[Pool]:
+                  allow_mixed_hardware: bool = False, dispatches: Sequence | None = None,
+                  im2col: bool = False) -> list[Pool]:
     """Measure (or resume) the pools of the suite; returns them loaded.
 
     ``executor`` (a ``costmodel.distributed`` Dask executor) measures on the cluster instead,
     appending to the same cache files (see ``_pools_on_cluster``). ``dispatches`` replaces
-    the suite (those whose root ignores explicit schedules are dropped)."""
+    the suite (those whose root ignores explicit schedules are dropped); ``im2col`` adds the
+    conv models' im2col dispatches to the suite (``suite_dispatches``)."""
     cache.mkdir(parents=True, exist_ok=True)
-    ds = (suite_dispatches(limit, cache) if dispatches is None else
+    ds = (suite_dispatches(limit, cache, im2col=im2col) if dispatches is None else
           [d for d in dispatches if _target_cache(cache, d) is not None])
     pools = [load_pool(cache, d, n) for d in ds]
     cands = {p.name: pool_candidates(p.target, n) for p in pools}
@@ -288,13 +308,15 @@ def main(argv: Iterable[str] | None = None) -> None:
     ap.add_argument("--chunk", type=int, default=8,
                     help="candidates per round; IREE's default is re-timed every round "
                          "(default 8)")
+    ap.add_argument("--im2col", action="store_true",
+                    help="also the conv models' dispatches built with im2col, after the others")
     a = ap.parse_args(list(argv) if argv is not None else None)
     for name in ("n", "limit", "chunk"):
         if getattr(a, name) < 1:
             ap.error(f"--{name} must be at least 1")
     bar = tqdm(desc="pool trials", unit="trial")
     measure_pools(a.n, limit=a.limit, chunk=a.chunk, progress=bar.update,
-                  on_total=lambda t: setattr(bar, "total", t))
+                  on_total=lambda t: setattr(bar, "total", t), im2col=a.im2col)
     bar.close()
 
 

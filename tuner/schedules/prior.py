@@ -197,12 +197,14 @@ def _sha256(path: Path) -> str:
 
 
 def build_from_pools(cost_model, *, pool_size: int = 64, dispatches: int = 24,
-                     cache: Path | None = None, seed: int = 0) -> SchedulePrior:
+                     cache: Path | None = None, seed: int = 0,
+                     im2col: bool = False) -> SchedulePrior:
     """A prior from every measured benchmark pool in the cache (``tuner bench schedules`` or
     ``python -m tuner.schedules.pool`` fills it); nothing is compiled or timed here."""
     from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
     cache = cache or DEFAULT_CACHE
-    pools = [load_pool(cache, d, pool_size) for d in suite_dispatches(dispatches, cache)]
+    pools = [load_pool(cache, d, pool_size)
+             for d in suite_dispatches(dispatches, cache, im2col=im2col)]
     pools = [p for p in pools if p.default_latencies and p.measured()]
     if not pools:
         raise PriorError(f"no measured pools under {cache}; run `tuner bench schedules` first")

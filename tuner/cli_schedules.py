@@ -167,7 +167,8 @@ def _tune_model(args: argparse.Namespace) -> int:
     prior = _load_prior(args, model)
     executor = None if address is None else DaskExecutor(address)
     where = "" if executor is None else f" on {executor.n_workers} workers"
-    bar = tqdm(desc=f"dispatches{where}", unit="trial", file=sys.stderr)
+    # (delay: a model that fails to parse gets its error without an empty bar before it)
+    bar = tqdm(desc=f"dispatches{where}", unit="trial", file=sys.stderr, delay=0.5)
 
     def on_dispatches(n: int) -> None:
         bar.total = n * args.budget

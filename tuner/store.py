@@ -253,11 +253,10 @@ class SQLiteStore(Store):
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                        isolation_level=None, check_same_thread=False,
                                        timeout=30.0)
-            names = {r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            names = _tables(self._db)
         except sqlite3.Error as e:
             raise StorageError(f"cannot read trial store {self.path}: {e}") from None
-        if not {"studies", "trials", "measurements"} <= names:
+        if not STORE_TABLES <= names:
             self._db.close()
             raise StorageError(f"{self.path} is an SQLite file but not a trial store")
 
@@ -442,6 +441,14 @@ def check_storage_url(url: str) -> str | None:
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+#: The tables that make an SQLite file a trial store.
+STORE_TABLES = frozenset({"studies", "trials", "measurements"})
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def check_writable_storage(url: str, what: str = "--storage") -> str | None:
     """For commands that will write to ``url``: fail before any work if the store cannot be
     created or opened for writing, without creating or changing anything. An existing file
@@ -471,13 +478,12 @@ def check_writable_storage(url: str, what: str = "--storage") -> str | None:
     try:
         db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            names = {r[0] for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            names = _tables(db)
         finally:
             db.close()
     except sqlite3.Error as e:
         raise StorageError(f"{what} {url!r}: cannot read {path}: {e}") from None
-    if names and not {"studies", "trials", "measurements"} <= names:
+    if names and not STORE_TABLES <= names:
         raise StorageError(f"{what} {url!r}: {path} is another SQLite database, not a trial "
                            "store; give another path")
     return path

@@ -3,7 +3,6 @@ nothing stored is lost or left half-made."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -96,23 +95,4 @@ def test_eval_rejects_bad_folds_and_report_paths_before_evaluating(dataset, mode
     assert rc == 2 and "is a directory" in err
 
 
-def test_retraining_into_a_model_directory_replaces_it_without_stale_heads(dataset, model_dir,
-                                                                           tmp_path, capsys):
-    from costmodel.model.artifact import load
-
-    out = tmp_path / "m"
-    common = ["train", "--data", str(dataset), "--out", str(out), "--quiet",
-              "--calibration", str(model_dir)]
-    assert costmodel_main([*common, "--targets", "latency,spills"]) == 0
-    assert (out / "spills.reg.ubj").exists()
-    (out / "report.md").write_text("an eval report the user keeps")
-    # A retrain that fails on its input leaves the old model whole.
-    rc, err = _run([*common[:-2], "--targets", "latency,nonsense"], capsys)
-    assert rc == 2 and load(out).targets == ["latency", "spills"]
-    assert costmodel_main([*common, "--targets", "latency"]) == 0
-    assert not (out / "spills.reg.ubj").exists() and not (out / "spills.rank.ubj").exists()
-    assert load(out).targets == ["latency"]
-    assert (out / "report.md").read_text() == "an eval report the user keeps"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.saving-")]
-    assert set(json.loads((out / "manifest.json").read_text())["files"]) <= {
-        p.name for p in out.iterdir()}
+# Retraining over a model: tests/test_cli_input_costmodel.py (section 8).

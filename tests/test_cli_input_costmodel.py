@@ -453,6 +453,9 @@ def test_datasets_root_must_be_a_directory(tmp_path, capsys):
     ("solver_regret", ["--T", "9"], "argument --T: must be at least 10"),
     ("solver_regret", ["--plays", "0"], "argument --plays: must be at least 1"),
     ("grpc_load", ["--calls", "0"], "argument --calls: must be at least 1"),
+    ("solver_side_offspec", ["--seeds", "-1"], "argument --seeds:"),
+    ("memory_split_headroom", ["--time-limit", "0"], "argument --time-limit:"),
+    ("memory_split_headroom", ["--programs", "nope"], "unknown programs ['nope']"),
 ])
 def test_benchmark_numbers_are_checked_at_parse_time(name, argv, says, capsys):
     with pytest.raises(SystemExit) as exc:

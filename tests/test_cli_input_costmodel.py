@@ -454,6 +454,8 @@ def test_datasets_root_must_be_a_directory(tmp_path, capsys):
     ("solver_regret", ["--plays", "0"], "argument --plays: must be at least 1"),
     ("grpc_load", ["--calls", "0"], "argument --calls: must be at least 1"),
     ("solver_side_offspec", ["--seeds", "-1"], "argument --seeds:"),
+    ("solver_regret", ["--setting", "heat", "--strategy", "tsallis_inf_sor"],
+     "tsallis_inf_sor needs an SOR setting"),
     ("memory_split_headroom", ["--time-limit", "0"], "argument --time-limit:"),
     ("memory_split_headroom", ["--programs", "nope"], "unknown programs ['nope']"),
 ])

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tuner.errors import SolverInputError
 from tuner.solver.instances import OMEGAS, SETTINGS
 from tuner.solver.table import Table, load_table
 from tuner.solver.tuner import ORDERED_TSALLIS, sor_tsallis
@@ -53,7 +54,7 @@ def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int,
     strategy = opts.pop("strategy", strategy)
     if opts.pop("sor_side", False):
         if table.setting not in SOR_SOLVES:
-            raise ValueError(f"{table.setting} is not solved by SOR: no SOR side model")
+            raise SolverInputError(f"{table.setting} is not solved by SOR: no SOR side model")
         opts.update(sor_tsallis(table.omegas, *SOR_SOLVES[table.setting]))
     if STRATEGIES[strategy].contextual:
         opts.setdefault("context_range", CONTEXT_RANGES.get(table.setting, (-1.0, 1.0)))

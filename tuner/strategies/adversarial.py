@@ -208,10 +208,22 @@ class TsallisINF(_Normalised):
         if loss < lo:
             self.floor = loss
         self.scale += (loss - m) / self.n_told
+        # (inline, not through _mapped: this runs in every report of a ~10 us decision)
         if m > lo:
             return (loss - lo) / (m - lo)
         # No spread seen yet (first reports): divide by the mean, as scale="mean" does.
         return loss / m if m > 0.0 else 1.0
+
+    def _mapped(self, values: list[float], lo: float, m: float, played: float) -> list[float]:
+        """``values`` (side estimates) mapped as ``_scaled`` maps a loss, with the statistics
+        (floor ``lo``, mean ``m``) of the reports before the one of loss ``played``."""
+        if self.scale_kind == "mean":
+            s = m if m > 0.0 else (played if played > 0.0 else 1.0)
+            return [v / s for v in values]
+        if m > lo:
+            inv = 1.0 / (m - lo)
+            return [(v - lo) * inv for v in values]
+        return [v / m for v in values] if m > 0.0 else [1.0] * len(values)
 
     def _update(self, pull: Pull, loss: float, censored: bool, context: Context) -> None:
         side = None
@@ -219,16 +231,15 @@ class TsallisINF(_Normalised):
             lo, m = self.floor, self.scale      # the scale the played loss is mapped with
             est = self._side.estimates(pull.arm, loss, censored)
             if est is not None:
-                if m > lo:
-                    inv = 1.0 / (m - lo)
-                    side = [(v - lo) * inv for v in est.tolist()]
-                else:
-                    side = [self._map(v, lo, m) for v in est.tolist()]
+                side = self._mapped(est.tolist(), lo, m, loss)
         ell = self._scaled(loss)
         if side is not None:
             w = self.side_weight
             if w == 1.0:    # full side information: the bandit estimate is not needed
                 self.L = [a + b for a, b in zip(self.L, side)]
+                if self.x is not None:  # Newton's warm start moves with the leading arm
+                    p = self.p
+                    self.x += side[max(range(self.K), key=p.__getitem__)]
             else:
                 before = list(self.L)
                 self._bandit_update(pull, ell)
@@ -245,13 +256,6 @@ class TsallisINF(_Normalised):
             self._smooth_q(p, self.n_told)
         if self.estimator == "rv" and not self._full_side:
             self._set_low(self._q or p, eta)
-
-    @staticmethod
-    def _map(loss: float, lo: float, m: float) -> float:
-        """_scaled's mapping with given statistics (no update)."""
-        if m > lo:
-            return (loss - lo) / (m - lo)
-        return loss / m if m > 0.0 else 1.0
 
     def _bandit_update(self, pull: Pull, ell: float) -> None:
         L, arm = self.L, pull.arm

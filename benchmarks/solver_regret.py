@@ -48,7 +48,7 @@ def excess(table, name: str, options: dict, seed: int, phases: list[int]) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tuner.solver.bench import BENCH_STRATEGIES, PLAY_STRIDE, SOR_SOLVES
+    from tuner.solver.bench import BENCH_STRATEGIES, PLAY_STRIDE, SOR_SOLVES, runs_on
     from tuner.solver.instances import SETTINGS
     from tuner.solver.table import load_table
     from tuner.strategies import STRATEGIES
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.strategy not in BENCH_STRATEGIES:
         ap.error(f"unknown strategy {args.strategy!r}; one of {', '.join(BENCH_STRATEGIES)}")
     opts = dict(BENCH_STRATEGIES[args.strategy])
-    if opts.get("sor_side") and args.setting not in SOR_SOLVES:
+    if not runs_on(opts, args.setting):
         ap.error(f"{args.strategy} needs an SOR setting ({', '.join(SOR_SOLVES)}); "
                  f"{args.setting} is solved by SSOR-preconditioned CG")
     if not hasattr(STRATEGIES[opts.pop("strategy", args.strategy)], "_set_p"):

@@ -45,6 +45,12 @@ BENCH_STRATEGIES: dict[str, dict[str, Any]] = {
 }
 
 
+def runs_on(options: Mapping[str, Any], setting: str) -> bool:
+    """Whether a bench entry applies to a setting: the SOR side model only to SOR solves
+    (Young's theory describes SOR, not SSOR-preconditioned CG)."""
+    return not options.get("sor_side") or setting in SOR_SOLVES
+
+
 def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int,
          before_ask: Callable[[int, Strategy], None] | None = None) -> np.ndarray:
     """Run one strategy online over the sequence; returns the cost paid per instance.
@@ -52,9 +58,9 @@ def play(table: Table, strategy: str, options: Mapping[str, Any], seed: int,
     (benchmarks/solver_regret.py reads its distribution there)."""
     opts = dict(options)
     strategy = opts.pop("strategy", strategy)
+    if not runs_on(opts, table.setting):
+        raise SolverInputError(f"{table.setting} is not solved by SOR: no SOR side model")
     if opts.pop("sor_side", False):
-        if table.setting not in SOR_SOLVES:
-            raise SolverInputError(f"{table.setting} is not solved by SOR: no SOR side model")
         opts.update(sor_tsallis(table.omegas, *SOR_SOLVES[table.setting]))
     if STRATEGIES[strategy].contextual:
         opts.setdefault("context_range", CONTEXT_RANGES.get(table.setting, (-1.0, 1.0)))
@@ -123,8 +129,7 @@ def run(settings: Sequence[str] = SETTINGS, *, T: int = 5000, seeds: Iterable[in
             best_omegas.append(float(table.omegas[int(table.cost.sum(axis=0).argmin())]))
             runs = dict(comparators(table))
             for name, opts in strategies.items():
-                if opts.get("sor_side") and setting not in SOR_SOLVES:
-                    # Young's theory describes SOR, not SSOR-preconditioned CG.
+                if not runs_on(opts, setting):
                     if progress:
                         progress("plays", plays)
                     continue
@@ -163,5 +168,5 @@ def format_results(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> st
     return "\n".join(lines)
 
 
-__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "SOR_SOLVES", "comparators", "format_results", "play",
-           "run"]
+__all__ = ["BENCH_STRATEGIES", "OMEGAS", "PLAY_STRIDE", "SOR_SOLVES", "comparators",
+           "format_results", "play", "run", "runs_on"]

@@ -24,6 +24,9 @@ SCHEDULER_HELP = ("Dask scheduler, e.g. tcp://HOST:8786: compiles and timed runs
                   "workers (default: $COSTMODEL_SCHEDULER, else local; 'local' forces local)")
 
 
+IM2COL_HELP = "also the conv models' dispatches built with im2col, after all the others"
+
+
 def add_parsers(sub, bsub) -> None:
     tm = sub.add_parser("tune-model", help="tune every dispatch's kernel schedule of a model")
     tm.add_argument("model", type=Path, help="MODEL.onnx or MODEL.mlir (linalg level)")
@@ -67,7 +70,7 @@ def add_parsers(sub, bsub) -> None:
                     help=f"output directory (default {DEFAULT_PRIOR})")
     tp.add_argument("--pool", type=positive_int, default=64, help="candidates per pool (as measured)")
     tp.add_argument("--dispatches", type=positive_int, default=24)
-    tp.add_argument("--im2col", action="store_true", help="also the conv models' dispatches built with im2col, after all the others")
+    tp.add_argument("--im2col", action="store_true", help=IM2COL_HELP)
     tp.add_argument("--cache-dir", type=Path, default=None,
                     help="pool cache (default $TUNER_CACHE_DIR/schedules or "
                          "~/.cache/costmodel-tuner/schedules)")
@@ -76,7 +79,7 @@ def add_parsers(sub, bsub) -> None:
     bs = bsub.add_parser("schedules", help="schedule search on measured pools of real dispatches")
     bs.add_argument("--json", action="store_true")
     bs.add_argument("--dispatches", type=positive_int, default=20)
-    bs.add_argument("--im2col", action="store_true", help="also the conv models' dispatches built with im2col, after all the others")
+    bs.add_argument("--im2col", action="store_true", help=IM2COL_HELP)
     bs.add_argument("--pool", type=positive_int, default=16, help="measured candidates per dispatch")
     bs.add_argument("--seeds", type=random_seed, nargs="+", default=[0, 1, 2, 3, 4])
     bs.add_argument("--budget", type=positive_int, default=32)

@@ -46,8 +46,7 @@ class SORIterationModel:
 
     ``estimates(arm, iterations, censored)`` returns the K estimates (the observed arm's is
     the observation itself; None when the count is far outside the model) and updates the
-    prior; it is deterministic, so a strategy
-    replaying its reports rebuilds the same state."""
+    prior. It is deterministic, so a strategy replaying its reports rebuilds the same state."""
 
     def __init__(self, omegas: Sequence[float], *, tol: float = 1e-8, unknowns: int = 100,
                  sigma: float = 0.08, transient: float = 1.0, grid: int = 128) -> None:

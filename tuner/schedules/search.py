@@ -1,5 +1,6 @@
 """Searching a dispatch's schedules: model-guided (Ansor style), evolutionary, random and
-Parzen (TPE) searchers, chosen per batch by an AUC bandit (OpenTuner), and the guard against the default.
+Parzen (TPE) searchers, chosen per batch by an AUC bandit (OpenTuner), and the guard against
+the default.
 
 Every searcher picks from a finite universe of valid candidates (thousands, drawn by
 ``DispatchSpace``; in the benchmark, the measured pool) that it has not measured yet:
@@ -73,14 +74,16 @@ class Searcher:
         return [i for i, s in enumerate(self.universe) if s.key() not in measured]
 
 
+def _uniform(rng: np.random.Generator, free: list[int], k: int) -> list[int]:
+    return [int(i) for i in rng.choice(free, size=min(k, len(free)), replace=False)]
+
+
 class RandomSearch(Searcher):
     name = "random"
 
     def propose(self, k, measured):
         free = self._free(measured)
-        if not free:
-            return []
-        return [int(i) for i in self.rng.choice(free, size=min(k, len(free)), replace=False)]
+        return _uniform(self.rng, free, k) if free else []
 
 
 class Evolutionary(Searcher):
@@ -151,7 +154,7 @@ class ParzenSearch(Searcher):
     def _density(self, rows: np.ndarray) -> list[np.ndarray]:
         out = []
         for j, k in enumerate(self.card):
-            counts = np.bincount(self.codes[rows, j], minlength=k) if len(rows) else np.zeros(k)
+            counts = np.bincount(self.codes[rows, j], minlength=k)
             out.append((counts + self.prior / k) / (len(rows) + self.prior))
         return out
 
@@ -160,7 +163,7 @@ class ParzenSearch(Searcher):
         if not free:
             return []
         if len(self._lat) < 4:  # too few trials to tell good from bad
-            return [int(i) for i in self.rng.choice(free, size=min(k, len(free)), replace=False)]
+            return _uniform(self.rng, free, k)
         idx = np.fromiter(self._lat, dtype=int)
         lat = np.array([self._lat[i] for i in idx])
         order = idx[np.argsort(lat, kind="stable")]

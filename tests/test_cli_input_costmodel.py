@@ -402,6 +402,7 @@ def _parsed_args(main, argv, monkeypatch) -> argparse.Namespace:
     ("grpc_load", {"model": "models/default"}),
     ("cross_machine_agreement", {"a": "datasets/cpu-v2", "b": "datasets/cpu-v3"}),
     ("scale", {"out": "benchmarks/results/scale.json"}),
+    ("roofline_blend", {"data": "datasets/cpu-v4", "model": "models/default"}),
 ])
 def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -414,6 +415,19 @@ def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monk
     typed = [] if name == "cross_machine_agreement" else [f"--{next(iter(attrs))}"]
     args = _parsed_args(main, [*typed, "mine/x"], monkeypatch)
     assert getattr(args, next(iter(attrs))) == "mine/x"
+
+
+def test_roofline_blend_weights_run_from_the_roofline_to_the_model():
+    import numpy as np
+
+    from benchmarks.roofline_blend import blend_mape
+    y = np.array([1.0, 2.0, 4.0])
+    model, roof = np.array([1.5, 2.0, 2.0]), np.array([0.5, 4.0, 4.0])
+    m = blend_mape(y, model, roof)
+    assert m["1"] == pytest.approx(np.mean([0.5, 0.0, 0.5]))  # the model alone
+    assert m["0"] == pytest.approx(np.mean([0.5, 1.0, 0.0]))  # the roofline alone
+    # The geometric mean: sqrt(0.75), sqrt(8), sqrt(8) against 1, 2, 4.
+    assert m["0.5"] == pytest.approx(np.mean(np.abs(np.sqrt([0.75, 8.0, 8.0]) - y) / y))
 
 
 def test_a_benchmark_run_from_elsewhere_finds_the_shipped_datasets(tmp_path):

@@ -1,0 +1,88 @@
+"""Would a geometric blend of the latency model and the roofline predict absolute cost better
+on kernels the model has not seen?
+
+`costmodel eval`'s out-of-fold latency predictions per split (the same folds and seed), and
+beside them MAPE of exp(w * log model + (1 - w) * log roofline) for a grid of w (1 = the
+model, 0 = the roofline baseline, the model's own calibration). An analysis of the test
+predictions: a weight picked here is picked on the test rows, so it says whether a blend for
+novel kernels is worth building (with its weight fitted on held-out-by-model validation),
+not what that would score.
+
+    .venv/bin/python benchmarks/roofline_blend.py [--data datasets/cpu-v4]
+        [--model models/default] [--splits unseen_models unseen_families] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from costmodel.cli_args import shipped  # noqa: E402
+
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SPLITS = ("random_within_groups", "unseen_shapes", "unseen_families", "unseen_models")
+
+
+def blend_mape(y: np.ndarray, model: np.ndarray, roof: np.ndarray) -> dict[str, float]:
+    """MAPE per blend weight w (w = 1: the model alone)."""
+    lm, lr = np.log(model), np.log(roof)
+    return {f"{w:g}": float(np.mean(np.abs(np.exp(w * lm + (1 - w) * lr) - y) / y))
+            for w in WEIGHTS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import costmodel.model.evaluate as ev
+    from costmodel.model import baselines
+    from costmodel.model.artifact import load
+    from costmodel.model.data import load_frame
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=shipped("datasets/cpu-v4"))
+    ap.add_argument("--model", default=shipped("models/default"),
+                    help="gives the roofline calibration (as costmodel eval)")
+    ap.add_argument("--splits", nargs="+", choices=SPLITS,
+                    default=["unseen_models", "unseen_families"])
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    machine = load(args.model).manifest.get("machine", {})
+    frame = load_frame(args.data)
+    # evaluate() hands each split's pooled out-of-fold rows to _metrics: keep them there.
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    metrics = ev._metrics
+
+    def keep(frame_, name, te, cat, machine_, seed):
+        if name == "latency":
+            rows.append((te.copy(), cat["value"].copy()))
+        return metrics(frame_, name, te, cat, machine_, seed)
+
+    ev._metrics = keep
+    try:
+        out = {}
+        for split in args.splits:
+            rows.clear()
+            ev.evaluate(frame, ["latency"], machine, splits=[split])
+            te, value = rows[0]  # the first call holds all rows (later: the clean-label rows)
+            roof = baselines.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te],
+                                              machine)
+            out[split] = {"rows": int(len(te)),
+                          "mape_by_model_weight": blend_mape(frame.y["latency"][te], value, roof)}
+    finally:
+        ev._metrics = metrics
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for split, r in out.items():
+        cells = "  ".join(f"w={w}: {m:.3f}" for w, m in r["mape_by_model_weight"].items())
+        print(f"{split} ({r['rows']} rows): {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    from benchmarks._cli import run
+    run(main)

@@ -37,10 +37,10 @@ def blend_mape(y: np.ndarray, model: np.ndarray, roof: np.ndarray) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    import costmodel.model.evaluate as ev
     from costmodel.model import baselines
     from costmodel.model.artifact import load
     from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=shipped("datasets/cpu-v4"))
@@ -52,28 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     machine = load(args.model).manifest.get("machine", {})
     frame = load_frame(args.data)
-    # evaluate() hands each split's pooled out-of-fold rows to _metrics: keep them there.
-    rows: list[tuple[np.ndarray, np.ndarray]] = []
-    metrics = ev._metrics
-
-    def keep(frame_, name, te, cat, machine_, seed):
-        if name == "latency":
-            rows.append((te.copy(), cat["value"].copy()))
-        return metrics(frame_, name, te, cat, machine_, seed)
-
-    ev._metrics = keep
-    try:
-        out = {}
-        for split in args.splits:
-            rows.clear()
-            ev.evaluate(frame, ["latency"], machine, splits=[split])
-            te, value = rows[0]  # the first call holds all rows (later: the clean-label rows)
-            roof = baselines.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te],
-                                              machine)
-            out[split] = {"rows": int(len(te)),
-                          "mape_by_model_weight": blend_mape(frame.y["latency"][te], value, roof)}
-    finally:
-        ev._metrics = metrics
+    out = {}
+    for split in args.splits:
+        preds: dict = {}
+        evaluate(frame, ["latency"], machine, splits=[split], predictions=preds)
+        p = preds[split]["latency"]
+        te = p["rows"]
+        roof = baselines.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te],
+                                          machine)
+        out[split] = {"rows": int(len(te)),
+                      "mape_by_model_weight": blend_mape(p["y"], p["value"], roof)}
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -41,7 +41,8 @@ def evaluate(frame: Frame, targets: list[str], machine: dict, *, folds: int = 3,
              splits: list[str] | None = None, say=None, predictions: dict | None = None,
              progress: bool = False, jobs: int = 1) -> dict:
     """``predictions``, when given, receives the pooled out-of-fold test predictions,
-    split -> target -> {y, value, lower, upper, rank_cost, group} (for report plots).
+    split -> target -> {y, value, lower, upper, rank_cost, group, rows} (for report plots;
+    ``rows`` are the frame's row indices).
     ``progress`` shows a bar over the folds (each retrains the model) on stderr. ``jobs``
     > 1 trains that many folds at once in worker processes (single-threaded XGBoost each);
     every fold keeps its own seed, so the figures are the same as with ``jobs=1``."""
@@ -170,7 +171,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
                     d[name] = b[k]
             if predictions is not None:
                 predictions.setdefault(split_name, {})[name] = {
-                    "y": frame.y[name][te], "group": frame.group[te], **cat}
+                    "y": frame.y[name][te], "group": frame.group[te], "rows": te, **cat}
             if name in CLEAN_TARGETS and frame.noisy is not None and frame.noisy[te].any():
                 c = ~frame.noisy[te]
                 m, b = _metrics(frame, name, te[c], {k: v[c] for k, v in cat.items()},

@@ -3,7 +3,7 @@ the noise ceiling, measured-vs-predicted scatters with intervals, and rank (top-
 
 ``result`` is the dict ``costmodel eval --json`` prints; ``predictions`` holds the pooled
 out-of-fold test predictions, ``split -> target -> {y, value, lower, upper, rank_cost,
-group}`` (``costmodel.model.evaluate.evaluate(..., predictions=...)`` fills it).
+group, rows}`` (``costmodel.model.evaluate.evaluate(..., predictions=...)`` fills it).
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ def _roles(iterators: Sequence[str]) -> tuple[list[int], list[int | None]]:
                  par[-3] if len(par) >= 3 else None, red[-1] if red else None]
 
 
-def _tiles(target, s: Schedule) -> dict[str, tuple[int, ...]]:
+def level_tiles(target, s: Schedule) -> dict[str, tuple[int, ...]]:
+    """Each tiled level's tile per loop dim (0 = not tiled), ``Schedule.default()`` read as
+    ``target.default``."""
+    s = target.default if s.is_default else s
     n = target.loops.n_loops
     return {lv: tuple(s.tile(lv) or (0,) * n) for lv in TILE_LEVELS}
 
@@ -57,7 +60,7 @@ def relative_features(target, schedules: Sequence[Schedule]) -> np.ndarray:
     ranges = target.loops.ranges
     par, dims = _roles(target.loops.iterators)
     base = target.default
-    td = _tiles(target, base)
+    td = level_tiles(target, base)
 
     def eff(t: int, d: int) -> float:  # a 0 tile leaves the whole loop in one tile
         return math.log2(max(1, ranges[d] if t == 0 else min(t, ranges[d])))
@@ -65,7 +68,7 @@ def relative_features(target, schedules: Sequence[Schedule]) -> np.ndarray:
     rows = []
     for s in schedules:
         s = base if s.is_default else s
-        ts = _tiles(target, s)
+        ts = level_tiles(target, s)
         row: list[float] = []
         for lv in TILE_LEVELS:
             for d in dims:

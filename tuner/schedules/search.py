@@ -36,20 +36,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from costmodel.programs import LEVELS, Schedule
+from costmodel.programs import Schedule
 from tuner.schedules.dispatch import DispatchTarget
 from tuner.schedules.measure import TrialResult
-from tuner.schedules.relative import relative_features
+from tuner.schedules.relative import level_tiles, relative_features
 
 
 def _vec(target: DispatchTarget, s: Schedule) -> np.ndarray:
     """log2(1 + tile) per level and dim, plus pipeline/flags: a distance embedding."""
+    out = [math.log2(1 + x) for t in level_tiles(target, s).values() for x in t]
     s = target.default if s.is_default else s
-    n = target.loops.n_loops
-    out = []
-    for lv in LEVELS[:5]:
-        t = s.tile(lv) or (0,) * n
-        out += [math.log2(1 + x) for x in t]
     out += [float(s.pipeline == p) * 2 for p in target.pipelines]
     out += [float(s.peeling), float(s.ukernels)]
     return np.asarray(out, dtype=float)
@@ -119,12 +115,9 @@ class Evolutionary(Searcher):
 def _knobs(target: DispatchTarget, s: Schedule) -> tuple:
     """A schedule as one categorical value per knob: every level's tile per loop dim, the
     pipeline and the two flags."""
+    tiles = [x for t in level_tiles(target, s).values() for x in t]
     s = target.default if s.is_default else s
-    n = target.loops.n_loops
-    out: list = [s.pipeline, bool(s.peeling), bool(s.ukernels)]
-    for lv in LEVELS[:5]:
-        out += list(s.tile(lv) or (0,) * n)
-    return tuple(out)
+    return (s.pipeline, bool(s.peeling), bool(s.ukernels), *tiles)
 
 
 class ParzenSearch(Searcher):

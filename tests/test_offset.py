@@ -38,7 +38,7 @@ def test_prediction_adds_the_offset_on_both_native_paths(dataset, model_dir):
     model = costmodel.load(model_dir)
     X = model.pre.transform(load_frame(str(dataset)).X).astype(np.float32)
     h = model.heads["latency"]
-    want = margin(h.reg, X) + h.offset(X)
+    want = h.tree_weight * margin(h.reg, X) + h.offset(X)
     np.testing.assert_allclose(h.predict_log(X), want, rtol=1e-6)  # XGBoost path
     few = X[:SMALL_BATCH]
     np.testing.assert_allclose(h.predict_log(few), want[:SMALL_BATCH], rtol=1e-6)  # numpy forest
@@ -90,3 +90,52 @@ def test_train_reuses_a_calibration_and_reproduces_the_model(dataset, model_dir,
                    "--calibration", str(bad)])
     assert rc == 2 and "no calibration" in err.getvalue()
     assert not (tmp_path / "x").exists()  # nothing written
+
+
+def test_tree_weight_minimises_held_out_squared_log_error():
+    """``choose_tree_weight`` picks w in offset + w * trees from held-out rows: the weight the
+    truth was made with, 0 when the trees only add noise, and 1 (no shrinkage) on a tie."""
+    from costmodel.model.train import choose_tree_weight
+
+    rng = np.random.default_rng(0)
+    tree, off = rng.normal(0, 1, 400), rng.normal(-9, 2, 400)
+    assert choose_tree_weight([(tree, off, off + 0.6 * tree)]) == 0.6
+    assert choose_tree_weight([(tree, off, off + tree)]) == 1.0
+    assert choose_tree_weight([(tree, off, off)]) == 0.0
+    assert choose_tree_weight([(np.zeros(400), off, off + tree)]) == 1.0  # every w ties
+    assert choose_tree_weight([]) == 1.0
+    # Each source counts once, however many rows it has: a small source that wants 0 and a
+    # large one that wants 1 meet in between, not at the large one's choice.
+    small = (tree[:40], off[:40], off[:40])
+    w = choose_tree_weight([small, (tree, off, off + tree)])
+    assert 0.0 < w < 1.0
+
+
+def test_tree_weight_is_saved_applied_and_exported(dataset, model_dir, tmp_path):
+    """A weight below 1 round-trips through heads.json, scales the trees on both native
+    paths, and the exported ONNX graph applies it too (within 1e-5 of native)."""
+    from costmodel.model.artifact import save
+    from costmodel.model.forest import SMALL_BATCH
+    from costmodel.model.heads import margin
+
+    model = costmodel.load(model_dir)
+    h = model.heads["latency"]
+    trained = json.loads((model_dir / "heads.json").read_text())["latency"]
+    assert trained["regression_tree_weight"] == h.tree_weight
+    assert model.manifest["training"]["heads"]["latency"]["tree_weight"] == h.tree_weight
+    h.tree_weight = 0.6
+    out = save(model, tmp_path / "shrunk")
+    again = costmodel.load(out)
+    assert json.loads((out / "heads.json").read_text())["latency"]["regression_tree_weight"] == 0.6
+    X = again.pre.transform(load_frame(str(dataset)).X).astype(np.float32)
+    g = again.heads["latency"]
+    want = 0.6 * margin(g.reg, X) + g.offset(X)
+    np.testing.assert_allclose(g.predict_log(X), want, rtol=1e-6)
+    np.testing.assert_allclose(g.predict_log(X[:SMALL_BATCH]), want[:SMALL_BATCH], rtol=1e-6)
+    assert np.abs(g.predict_log(X) - (margin(g.reg, X) + g.offset(X))).max() > 1e-3
+    pytest.importorskip("onnxmltools")
+    pytest.importorskip("onnxruntime")
+    from costmodel.model.onnx_export import check, export
+    onnx_dir = export(str(out), str(tmp_path / "onnx"))
+    worst = check(str(out), str(onnx_dir), load_frame(str(dataset)).X)
+    assert worst["latency.reg"] <= 1e-5

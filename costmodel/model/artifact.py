@@ -46,8 +46,10 @@ from costmodel.model.targets import TARGETS
 FORMAT = "costmodel-model"
 #: 2: heads.json may give a regression head a base margin (``regression_offset``), which
 #: code reading format 1 would silently leave out. Format 1 models (no offsets) still load.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+#: 3: a head with an offset may weigh its trees (``regression_tree_weight``: prediction =
+#: offset + weight * trees), which format-2 code would silently read as 1.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 _sha256 = file_sha256
@@ -207,6 +209,7 @@ def _write_into(model: CostModel, out: Path) -> None:
                        "rank_weight": h.rank_weight,
                        "regression_offset": None if h.offset is None
                        else h.offset.to_json(model.pre.names),
+                       "regression_tree_weight": h.tree_weight,
                        "conformal_log_half_width_novel": h.q_novel,
                        "conformal_log_half_width_dispatch": h.q_dispatch,
                        "dispatch_column": None if h.dispatch_col is None
@@ -311,7 +314,8 @@ def load(path: str | os.PathLike) -> CostModel:
                                   int(h["ranking_rounds"]),
                                   rank_weight=float(h.get("rank_weight", 0.0)),
                                   offset=RooflineOffset.from_json(h.get("regression_offset"),
-                                                                  pre.names))
+                                                                  pre.names),
+                                  tree_weight=float(h.get("regression_tree_weight", 1.0)))
         if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
             heads[name].novelty = novelty
             heads[name].q_novel = float(h["conformal_log_half_width_novel"])

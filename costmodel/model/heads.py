@@ -174,6 +174,9 @@ class TargetHeads:
     rank_weight: float = 0.0
     #: Base margin of the regression head (it fits the log target minus this), or None.
     offset: RooflineOffset | None = None
+    #: With an offset: the prediction is ``offset + tree_weight * trees``. Below 1 it shrinks
+    #: the trees' correction toward the roofline, fitted on held-out kernels (train.py).
+    tree_weight: float = 1.0
     #: Half-width for kernels ``novelty`` calls novel (novelty.py); None: always ``q``.
     q_novel: float | None = None
     novelty: Novelty | None = None
@@ -200,7 +203,9 @@ class TargetHeads:
             z = self.fast_reg.predict(X)
         else:
             z = margin(self.reg, X)
-        return z if self.offset is None else z + self.offset(X)
+        if self.offset is None:
+            return z
+        return (z if self.tree_weight == 1.0 else self.tree_weight * z) + self.offset(X)
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""

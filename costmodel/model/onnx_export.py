@@ -20,7 +20,8 @@ leaves (see heads.margin), at most 6.8e-6 relative over the shipped model and da
 
 A regression head with a base margin (offset.py: the latency head's log roofline) has it
 computed inside the graph from the same input columns, in float64, and added to the
-ensemble's output before the final cast; the output is still the full log-scale prediction.
+ensemble's output (times the head's tree weight, if not 1) before the final cast; the output
+is still the full log-scale prediction.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _offset_nodes(offset: RooflineOffset, x: str, out: str):
     return inits, nodes
 
 
-def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None):
+def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None,
+                     tree_weight: float = 1.0):
     """The converter's float32 TreeEnsembleRegressor rebuilt to run in float64 (see the
     module docstring): same trees, thresholds and leaves, widened without rounding."""
     from onnx import TensorProto, helper
@@ -113,9 +115,16 @@ def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset |
     inits = []
     if offset is not None:
         inits, off_nodes = _offset_nodes(offset, "features_f64", "offset")
+        trees = "ensemble_f64"
         nodes += off_nodes + [
-            helper.make_node("Cast", [ens], ["ensemble_f64"], to=TensorProto.DOUBLE),
-            helper.make_node("Add", ["ensemble_f64", "offset"], ["with_offset"]),
+            helper.make_node("Cast", [ens], ["ensemble_f64"], to=TensorProto.DOUBLE)]
+        if tree_weight != 1.0:  # heads.TargetHeads.predict_log: offset + weight * trees
+            inits.append(helper.make_tensor("tree_weight", TensorProto.DOUBLE, [],
+                                            [tree_weight]))
+            nodes.append(helper.make_node("Mul", ["ensemble_f64", "tree_weight"], ["weighted"]))
+            trees = "weighted"
+        nodes += [
+            helper.make_node("Add", [trees, "offset"], ["with_offset"]),
             helper.make_node("Cast", ["with_offset"], [out_name], to=TensorProto.FLOAT)]
     graph = helper.make_graph(
         nodes, onx.graph.name or "xgboost",
@@ -149,7 +158,8 @@ def export(model_dir: str, out: str | None = None) -> Path:
             onx = convert_xgboost(_as_regressor(booster, k),
                                   initial_types=[("features", FloatTensorType([None, k]))],
                                   target_opset=15)
-            onx = _double_ensemble(onx, booster, k, h.offset if kind == "reg" else None)
+            onx = (_double_ensemble(onx, booster, k, h.offset, h.tree_weight) if kind == "reg"
+                   else _double_ensemble(onx, booster, k))
             onnx.checker.check_model(onx)
             f = outdir / f"{name}.{kind}.onnx"
             f.write_bytes(onx.SerializeToString())
@@ -220,7 +230,7 @@ def check(model_dir: str, onnx_dir: str, X: np.ndarray) -> dict[str, float]:
                 natives.append(np.concatenate([forest.predict(Xk[i:i + 1024])
                                                for i in range(0, len(Xk), 1024)]))
             if kind == "reg" and h.offset is not None:
-                natives = [v + h.offset(Xk) for v in natives]
+                natives = [h.tree_weight * v + h.offset(Xk) for v in natives]
             rel_max = 0.0
             for want in natives:
                 if kind == "reg":

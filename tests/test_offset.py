@@ -139,3 +139,26 @@ def test_tree_weight_is_saved_applied_and_exported(dataset, model_dir, tmp_path)
     onnx_dir = export(str(out), str(tmp_path / "onnx"))
     worst = check(str(out), str(onnx_dir), load_frame(str(dataset)).X)
     assert worst["latency.reg"] <= 1e-5
+
+
+def test_format_2_models_load_with_unweighted_trees(model_dir, tmp_path):
+    """A model saved before tree weights existed (format 2: no ``regression_tree_weight``)
+    still loads, and predicts offset + trees as it did; an unknown newer format is refused."""
+    import hashlib
+    import shutil
+
+    old = tmp_path / "format2"
+    shutil.copytree(model_dir, old)
+    heads = json.loads((old / "heads.json").read_text())
+    for h in heads.values():
+        h.pop("regression_tree_weight")
+    (old / "heads.json").write_text(json.dumps(heads))
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["format_version"] = 2
+    manifest["files"]["heads.json"] = hashlib.sha256((old / "heads.json").read_bytes()).hexdigest()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    h = costmodel.load(old).heads["latency"]
+    assert h.tree_weight == 1.0 and h.offset is not None
+    (old / "manifest.json").write_text(json.dumps(dict(manifest, format_version=99)))
+    with pytest.raises(ArtifactError, match="format version 99"):
+        costmodel.load(old)

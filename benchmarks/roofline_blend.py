@@ -4,9 +4,10 @@ on kernels the model has not seen?
 `costmodel eval`'s out-of-fold latency predictions per split (the same folds and seed), and
 beside them MAPE of exp(w * log model + (1 - w) * log roofline) for a grid of w (1 = the
 model, 0 = the roofline baseline, the model's own calibration). An analysis of the test
-predictions: a weight picked here is picked on the test rows, so it says whether a blend for
-novel kernels is worth building (with its weight fitted on held-out-by-model validation),
-not what that would score.
+predictions: a weight picked here is picked on the test rows, so it says what a blend could
+do, not what it scores. `costmodel train` now fits such a weight on held-out rows
+(``regression_tree_weight``, train.choose_tree_weight), so w = 1 here is the model as
+trained, and the others shrink it further.
 
     .venv/bin/python benchmarks/roofline_blend.py [--data datasets/cpu-v4]
         [--model models/default] [--splits unseen_models unseen_families] [--json]

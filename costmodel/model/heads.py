@@ -205,7 +205,7 @@ class TargetHeads:
             z = margin(self.reg, X)
         if self.offset is None:
             return z
-        return (z if self.tree_weight == 1.0 else self.tree_weight * z) + self.offset(X)
+        return self.tree_weight * z + self.offset(X)
 
     def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""

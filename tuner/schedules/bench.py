@@ -105,20 +105,21 @@ def _trial_summary(trials: dict[str, list[int]]) -> dict:
             "median_trial_ratio_tpe_over_tuner": ratio(med, "tpe")}
 
 
-def held_out_priors(pools: Sequence[Pool], cost_model, *,
-                    seed: int = 0) -> dict[str, SchedulePrior | None]:
-    """Per pool, a schedule prior trained only on pools of *other* real models (no dispatch
-    of the same model, so no near-duplicate shapes leak into its own prior); one fit per
-    model, with XGBoost seed ``seed``."""
+def held_out_priors(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0,)
+                    ) -> dict[int, dict[str, SchedulePrior | None]]:
+    """Per seed and pool, a schedule prior trained only on pools of *other* real models (no
+    dispatch of the same model, so no near-duplicate shapes leak into its own prior); one
+    fit per seed (its XGBoost seed) and model. The training rows are built once."""
     recs = [records_from_pool(p, cost_model) for p in pools]
-    fits: dict[str, SchedulePrior | None] = {}
-    out: dict[str, SchedulePrior | None] = {}
-    for p, r in zip(pools, recs):
-        if r.model not in fits:
-            others = [o for o in recs if o.model != r.model]
-            fits[r.model] = (SchedulePrior.fit(others, cost_model=cost_model, seed=seed)
-                             if others else None)
-        out[p.name] = fits[r.model]
+    out: dict[int, dict[str, SchedulePrior | None]] = {}
+    for seed in seeds:
+        fits: dict[str, SchedulePrior | None] = {}
+        for r in recs:
+            if r.model not in fits:
+                others = [o for o in recs if o.model != r.model]
+                fits[r.model] = (SchedulePrior.fit(others, cost_model=cost_model, seed=seed)
+                                 if others else None)
+        out[seed] = {p.name: fits[r.model] for p, r in zip(pools, recs)}
     return out
 
 
@@ -137,7 +138,7 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
     # 0-9) one shared prior gave the tuner mean trials to 95% of 10.2, 12.3 and 13.0 for
     # cost models that differ only by a latency tree weight of 1, 0.90 and 0.99; a prior
     # per seed gave 9.4, 10.4 and 9.7 (0.90 on seeds 10-19: 9.9).
-    priors = {seed: held_out_priors(pools, cost_model, seed=seed) for seed in seeds}
+    priors = held_out_priors(pools, cost_model, seeds=seeds)
     for pool in pools:
         universe, measure = _replay(pool)
         feas = [r.latency_s for r in pool.measured() if r.feasible]

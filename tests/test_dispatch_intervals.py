@@ -5,7 +5,6 @@ every real-model row plus a few synthetic families, one deterministic target."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -68,18 +67,11 @@ def test_saved_model_widens_only_dispatch_kernels(trained):
 
 
 def test_unknown_dispatch_column_is_refused(trained, tmp_path):
-    import hashlib
-    import shutil
+    from tests.model_edit import edited_copy
 
     _, _, out = trained
-    bad = tmp_path / "bad"
-    shutil.copytree(out, bad)
-    heads = json.loads((bad / "heads.json").read_text())
-    heads["instructions"]["dispatch_column"] = "no.such.column"
-    (bad / "heads.json").write_text(json.dumps(heads))
-    # Re-sign it, so the load gets past the checksum to the column check.
-    manifest = json.loads((bad / "manifest.json").read_text())
-    manifest["files"]["heads.json"] = hashlib.sha256((bad / "heads.json").read_bytes()).hexdigest()
-    (bad / "manifest.json").write_text(json.dumps(manifest))
+    # Re-signed, so the load gets past the checksum to the column check.
+    bad = edited_copy(out, tmp_path / "bad", heads=lambda h: h["instructions"].update(
+        dispatch_column="no.such.column"))
     with pytest.raises(ArtifactError, match="dispatch column 'no.such.column'"):
         costmodel.load(bad)

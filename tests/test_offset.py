@@ -144,21 +144,17 @@ def test_tree_weight_is_saved_applied_and_exported(dataset, model_dir, tmp_path)
 def test_format_2_models_load_with_unweighted_trees(model_dir, tmp_path):
     """A model saved before tree weights existed (format 2: no ``regression_tree_weight``)
     still loads, and predicts offset + trees as it did; an unknown newer format is refused."""
-    import hashlib
-    import shutil
+    from tests.model_edit import edited_copy
 
-    old = tmp_path / "format2"
-    shutil.copytree(model_dir, old)
-    heads = json.loads((old / "heads.json").read_text())
-    for h in heads.values():
-        h.pop("regression_tree_weight")
-    (old / "heads.json").write_text(json.dumps(heads))
-    manifest = json.loads((old / "manifest.json").read_text())
-    manifest["format_version"] = 2
-    manifest["files"]["heads.json"] = hashlib.sha256((old / "heads.json").read_bytes()).hexdigest()
-    (old / "manifest.json").write_text(json.dumps(manifest))
+    def drop_weights(heads: dict) -> None:
+        for h in heads.values():
+            h.pop("regression_tree_weight")
+
+    old = edited_copy(model_dir, tmp_path / "format2", heads=drop_weights,
+                      manifest=lambda m: m.update(format_version=2))
     h = costmodel.load(old).heads["latency"]
     assert h.tree_weight == 1.0 and h.offset is not None
+    manifest = json.loads((old / "manifest.json").read_text())
     (old / "manifest.json").write_text(json.dumps(dict(manifest, format_version=99)))
     with pytest.raises(ArtifactError, match="format version 99"):
         costmodel.load(old)

@@ -5,7 +5,6 @@ every real-model row plus a few synthetic families, one deterministic target."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest

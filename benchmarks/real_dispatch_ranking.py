@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from costmodel.cli_args import positive_int, shipped  # noqa: E402
+from costmodel.cli_args import as_recorded, positive_int, shipped  # noqa: E402
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "tenset_top5")
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     is_default[[g[0] for g in groups]] = True
     default = {"top1_slowdown": statistics.fmean(float(y[g[0]] / y[g].min() - 1) for g in groups),
                "tenset_top1": float(sum(y[g].min() for g in groups) / sum(y[g[0]] for g in groups))}
-    res = {"dispatches": len(pools), "candidates": int(len(y)), "model_dir": args.model,
+    res = {"dispatches": len(pools), "candidates": int(len(y)),
+           "model_dir": as_recorded(args.model),
            "model": {k: ranking_metrics(cost, y, groups).get(k) for k in KEYS},
            "roofline": {k: ranking_metrics(roof, y, groups).get(k) for k in KEYS},
            "compiler_default": default,

@@ -67,6 +67,15 @@ def shipped(relative: str) -> str:
     return str(CHECKOUT / relative)
 
 
+def as_recorded(path: str) -> str:
+    """``path`` as a results file records it: relative to the checkout when inside it, so a
+    committed result does not name the machine's directory layout."""
+    try:
+        return str(Path(path).resolve().relative_to(CHECKOUT))
+    except ValueError:
+        return str(path)
+
+
 def _probe(directory: Path) -> str | None:
     """Why files cannot be made in an existing ``directory``, or None. Tried for real:
     os.access says yes to root on read-only mounts and /sys."""

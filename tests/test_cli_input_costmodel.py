@@ -403,6 +403,7 @@ def _parsed_args(main, argv, monkeypatch) -> argparse.Namespace:
     ("cross_machine_agreement", {"a": "datasets/cpu-v2", "b": "datasets/cpu-v3"}),
     ("scale", {"out": "benchmarks/results/scale.json"}),
     ("roofline_blend", {"data": "datasets/cpu-v4", "model": "models/default"}),
+    ("ranking_headroom", {"data": "datasets/cpu-v4"}),
 ])
 def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -483,6 +484,22 @@ def _script(name: str, *args: str, env: dict | None = None, cwd=None):
     return subprocess.run([sys.executable, str(CHECKOUT / "benchmarks" / f"{name}.py"), *args],
                           capture_output=True, text=True, timeout=300, cwd=cwd,
                           env={**os.environ, **(env or {})})
+
+
+def test_ranking_headroom_names_a_missing_dataset_without_a_traceback(tmp_path):
+    r = _script("ranking_headroom", "--data", str(tmp_path / "no-data"))
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "no-data" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_ranking_headroom_blends_on_within_group_zscores():
+    import numpy as np
+
+    from benchmarks.ranking_headroom import _zscores
+    inv = np.array([0, 0, 1, 1, 1])
+    z = _zscores(np.array([1.0, 3.0, 10.0, 10.0, 40.0]), inv, 2)
+    assert z[:2] == pytest.approx([-1.0, 1.0])  # centred and scaled within group 0
+    assert z[2:].mean() == pytest.approx(0.0) and np.std(z[2:]) == pytest.approx(1.0)
 
 
 def test_featurize_benchmark_reports_typed_errors_without_a_traceback():

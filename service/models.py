@@ -29,6 +29,20 @@ def ir_key(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
 
 
+def hardware_notice(model_dir: Path, here: dict) -> str | None:
+    """One line when the model's training data was timed on other hardware than ``here``
+    (``costmodel.dataset.fingerprint.hardware()``), else None: its absolute latencies are
+    that machine's. Sessions land on different CPUs, and nothing else would say so."""
+    td = read_manifest(model_dir).get("training_data") or {}
+    trained = td.get("hardware_id")
+    if not trained or trained == here.get("id"):
+        return None
+    return (f"note: {model_dir} was trained on {td.get('name') or td.get('path') or 'data'} "
+            f"timed on hardware {trained} (IREE host {td.get('defaults_target_cpu') or '?'}); "
+            f"this machine is {here.get('id')} ({here.get('iree_target_cpu') or '?'}), so its "
+            "absolute latencies are the other machine's")
+
+
 def _is_cost_model(manifest: Path) -> bool:
     """models/ also holds the memory agent and the schedule prior: list cost models only
     (an unreadable manifest stays listed, so loading it reports what is wrong)."""

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,7 +19,7 @@ from service.config import ServerConfig
 from proto.tuner.v1 import tuner_service_pb2 as tuner_pb
 from proto.tuner.v1 import tuner_service_pb2_grpc as tuner_grpc
 from service.costmodel_servicer import CostModelServicer
-from service.models import ModelRegistry
+from service.models import ModelRegistry, hardware_notice
 from service.tuner_servicer import TunerServicer
 
 log = logging.getLogger("service")
@@ -96,6 +97,19 @@ class Server:
         self.grpc_server.stop(grace).wait()
 
 
+def _print_hardware_notice(config: ServerConfig) -> None:
+    """Say so when the stable model was trained on another machine's timings."""
+    from costmodel.dataset.fingerprint import hardware
+    try:
+        name = ModelRegistry(config.models, stable=config.stable_model).resolve("stable")
+        note = hardware_notice(Path(config.models) / name, hardware())
+    except Exception as exc:  # noqa: BLE001 - a notice must never stop the server
+        log.info("no hardware check of the stable model: %s", exc)
+        return
+    if note:
+        print(note, flush=True)
+
+
 def serve(config: ServerConfig) -> None:
     server = Server(config=config)
     server.start()
@@ -108,6 +122,7 @@ def serve(config: ServerConfig) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"listening on {server.address}", flush=True)
+    _print_hardware_notice(config)
     done.wait()
     server.stop()
     print("stopped", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from costmodel.cli_args import CHECKOUT
 from proto.costmodel.v1 import costmodel_service_pb2 as pb
 from proto.costmodel.v1 import costmodel_service_pb2_grpc as pb_grpc
 from tests.test_onnx import mlp_model
@@ -102,7 +104,23 @@ def test_service_process_announces_address_and_stops_on_sigterm():
             assert resp.status == health_pb2.HealthCheckResponse.SERVING
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        assert "stopped" in proc.stdout.read()
+        out = proc.stdout.read()
+        assert "stopped" in out
+        # The shipped model was timed on some machine: said only when it is not this one.
+        from costmodel.dataset.fingerprint import hardware
+        from costmodel.model.artifact import read_manifest
+        trained = read_manifest(CHECKOUT / "models" / "default")["training_data"]["hardware_id"]
+        assert ("note: " in out) == (trained != hardware()["id"]), out
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_hardware_notice_names_both_machines_only_when_they_differ():
+    from service.models import hardware_notice
+    model = CHECKOUT / "models" / "default"
+    td = json.loads((model / "manifest.json").read_text())["training_data"]
+    assert hardware_notice(model, {"id": td["hardware_id"]}) is None
+    note = hardware_notice(model, {"id": "0123456789abcdef", "iree_target_cpu": "znver9"})
+    assert note is not None and td["hardware_id"] in note and "0123456789abcdef" in note
+    assert "znver9" in note and td["name"] in note

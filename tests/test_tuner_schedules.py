@@ -114,6 +114,36 @@ def test_auc_bandit_prefers_the_technique_that_keeps_improving():
     assert b.choose() == "b"
 
 
+def test_auc_bandit_gives_a_lead_technique_its_trials_before_trying_the_others():
+    b = AUCBandit(["a", "b", "c"], lead={"b": 3, "not_a_technique": 5})
+    seq = []
+    for _ in range(5):
+        seq.append(b.choose())
+        b.credit(seq[-1], False)
+    # b's three trials first, then every untried technique once, in order.
+    assert seq == ["b", "b", "b", "a", "c"]
+
+
+def test_search_gives_model_guided_search_its_lead_batches(target, model_dir):
+    import costmodel
+    from tuner.schedules.measure import TrialResult
+    from tuner.schedules.search import MODEL_LEAD_BATCHES, search
+
+    model = costmodel.load(model_dir)
+    universe = [target.default] + DispatchSpace(target).candidates(40, np.random.default_rng(1))
+    lat = {s.key(): 1e-3 * (1 + i % 7) for i, s in enumerate(universe)}
+
+    def measure(s):
+        return TrialResult(s.key(), s.to_dict(), True, lat.get(s.key(), 2e-3))
+
+    trials, _ = search(target, universe, measure, 1 + 4 * (MODEL_LEAD_BATCHES + 2),
+                       model=model, batch=4)
+    techniques = [t.technique for t in trials]
+    lead = 4 * MODEL_LEAD_BATCHES
+    assert techniques[0] == "default" and techniques[1:1 + lead] == ["model"] * lead
+    assert "model" not in techniques[1 + lead:1 + lead + 4]  # then the others get a turn
+
+
 def test_model_guided_explores_the_promising_candidate_farthest_from_measured(target,
                                                                               model_dir):
     """The exploration pick of a model-guided batch: among the promising quarter (by the

@@ -259,12 +259,15 @@ class ModelGuided(Searcher):
 
 class AUCBandit:
     """OpenTuner's AUC bandit over techniques: score = AUC of the recent credit history +
-    C * sqrt(2 ln t / n)."""
+    C * sqrt(2 ln t / n). ``lead`` gives techniques a number of trials before any other is
+    tried (then every untried technique gets one turn, in order, before the scores rule)."""
 
-    def __init__(self, names: Sequence[str], *, window: int = 50, c: float = 0.2) -> None:
+    def __init__(self, names: Sequence[str], *, window: int = 50, c: float = 0.2,
+                 lead: dict[str, int] | None = None) -> None:
         self.names = list(names)
         self.window = window
         self.c = c
+        self.lead = {n: k for n, k in (lead or {}).items() if n in self.names}
         self.hist: dict[str, deque] = {n: deque(maxlen=window) for n in self.names}
         self.uses: dict[str, int] = {n: 0 for n in self.names}
         self.t = 0
@@ -277,6 +280,9 @@ class AUCBandit:
         return sum((i + 1) * float(x) for i, x in enumerate(h)) / (n * (n + 1) / 2)
 
     def choose(self) -> str:
+        for n, k in self.lead.items():
+            if self.uses[n] < k:
+                return n
         for n in self.names:
             if self.uses[n] == 0:
                 return n
@@ -334,6 +340,14 @@ class TuneResult:
 #: by model), 3 sets of 10 seeds, the tuner's mean trials to 95% went 11.14 / 11.03 / 11.01
 #: -> 10.21 / 9.97 / 9.50 (medians unchanged); in place of ``evolutionary`` it did worse.
 STRATEGY_NAMES = ("model", "cost_model", "evolutionary", "random", "parzen")
+#: Batches model-guided search (``model``) takes before the bandit tries the others. With
+#: one, trials 6-21 went to the four other techniques whatever the model's first batch had
+#: shown. Zen 5 pools (stop 30; the cpu-v4 default and held-out priors, tuner mean / median
+#: trials to 95%, 10 seeds): 39 dispatches 19.11 / 7 -> 17.99 / 6; 49 with im2col, seeds 0-9
+#: 18.76 / 9 -> 18.30 / 7, seeds 10-19 19.21 / 12 -> 17.70 / 7. Three batches did better
+#: still there (16.83 / 16.38 means) but would cost more where the model misranks a
+#: dispatch (the Zen 4 needles), which could not be re-measured on that machine.
+MODEL_LEAD_BATCHES = 2
 
 
 Batch = list[tuple[int, str, Schedule]]  # (trial number, technique, schedule)
@@ -363,7 +377,7 @@ def search_steps(target: DispatchTarget, universe: Sequence[Schedule], budget: i
     if not names:
         raise ValueError("no search strategy left (model-guided needs a cost model)")
     searchers = {n: make[n]() for n in names}
-    bandit = AUCBandit(names)
+    bandit = AUCBandit(names, lead={"model": MODEL_LEAD_BATCHES * batch})
     measured: dict[str, TrialResult] = {}
     trials: list[Trial] = []
     index = {s.key(): i for i, s in enumerate(universe)}

@@ -83,8 +83,11 @@ def test_prior_fits_saves_loads_and_guides_search(measured_pool, model_dir, tmp_
     assert all(math.isfinite(t.result.latency_s) or not t.result.feasible for t in trials)
     # The tuner's techniques: with a prior, the cost model's own ranking is a technique of
     # its own beside the prior's; without one the two would be the same searcher.
-    trials, _ = search(target, universe, measure, 10, model=model, prior=again)
-    assert [t.technique for t in trials[1:9]] == ["model"] * 4 + ["cost_model"] * 4
+    # The prior's search leads with MODEL_LEAD_BATCHES batches of 4.
+    from tuner.schedules.search import MODEL_LEAD_BATCHES
+    lead = 4 * MODEL_LEAD_BATCHES
+    trials, _ = search(target, universe, measure, lead + 2, model=model, prior=again)
+    assert [t.technique for t in trials[1:]] == ["model"] * lead + ["cost_model"]
     trials, _ = search(target, universe, measure, 10, model=model)
     assert "cost_model" not in {t.technique for t in trials}
     with pytest.raises(ValueError, match="unknown search strategies"):

@@ -51,18 +51,14 @@ def _zscores(v: np.ndarray, inv: np.ndarray, n: int) -> np.ndarray:
     return v / np.where(sd > 0, sd, 1.0)
 
 
-def _ranker(X, y, inv, tr, te, seed: int) -> np.ndarray:
+def _ranker(X, z, group, tr, te, seed: int) -> np.ndarray:
+    """`costmodel train`'s pairwise ranker setup (relevance by within-group rank), fixed at
+    300 rounds."""
     import xgboost as xgb
 
-    o = tr[np.argsort(inv[tr], kind="stable")]
-    rel = np.zeros(len(o))
-    for u in np.unique(inv[o]):  # relevance: the fastest candidate of a group ranks highest
-        m = np.flatnonzero(inv[o] == u)
-        rel[m] = np.argsort(np.argsort(-y[o][m]))
-    d = xgb.DMatrix(X[o], label=rel)
-    d.set_group(np.unique(inv[o], return_counts=True)[1])
-    b = xgb.train({"objective": "rank:pairwise", "eta": 0.1, "max_depth": 6, "subsample": 0.8,
-                   "colsample_bytree": 0.8, "nthread": 1, "seed": seed}, d, 300)
+    from costmodel.model.heads import RANK_PARAMS, rank_dmatrix
+
+    b = xgb.train({**RANK_PARAMS, "seed": seed}, rank_dmatrix(X[tr], z[tr], group[tr]), 300)
     return -b.predict(xgb.DMatrix(X[te]))
 
 
@@ -103,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     folds = make_split("unseen_shapes", frame, k=3, seed=0).folds
     pred = {k: np.zeros(len(y)) for k in ("ranker", "ranker+compiled", "ridge", "mlp")}
     for fi, (tr, te) in enumerate(tqdm(folds, desc="folds", file=sys.stderr, leave=False)):
-        pred["ranker"][te] = _ranker(frame.X, y, inv, tr, te, fi)
-        pred["ranker+compiled"][te] = _ranker(np.hstack([frame.X, compiled]), y, inv, tr, te, fi)
+        pred["ranker"][te] = _ranker(frame.X, y, frame.group, tr, te, fi)
+        pred["ranker+compiled"][te] = _ranker(np.hstack([frame.X, compiled]), y, frame.group,
+                                              tr, te, fi)
         A, B = _standardised(L[tr], L[te])
         pred["ridge"][te] = Ridge(alpha=1.0).fit(A, yc[tr]).predict(B)
         A, B = _standardised(S[tr], S[te])

@@ -6,7 +6,6 @@ import logging
 import signal
 import threading
 from concurrent import futures
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -57,9 +56,9 @@ class Server:
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.so_reuseport", 0)])
-        cm_grpc.add_CostModelServiceServicer_to_server(
-            CostModelServicer(ModelRegistry(cfg.models, stable=cfg.stable_model)),
-            self.grpc_server)
+        self.models = ModelRegistry(cfg.models, stable=cfg.stable_model)
+        cm_grpc.add_CostModelServiceServicer_to_server(CostModelServicer(self.models),
+                                                       self.grpc_server)
         tuner_grpc.add_TunerServiceServicer_to_server(TunerServicer(cfg.store), self.grpc_server)
         self.service_names = [COSTMODEL_SERVICE, TUNER_SERVICE]
         # Further services: each adds itself to self.grpc_server and returns its full name.
@@ -97,12 +96,11 @@ class Server:
         self.grpc_server.stop(grace).wait()
 
 
-def _print_hardware_notice(config: ServerConfig) -> None:
+def _print_hardware_notice(models: ModelRegistry) -> None:
     """Say so when the stable model was trained on another machine's timings."""
     from costmodel.dataset.fingerprint import hardware
     try:
-        name = ModelRegistry(config.models, stable=config.stable_model).resolve("stable")
-        note = hardware_notice(Path(config.models) / name, hardware())
+        note = hardware_notice(models.root / models.resolve("stable"), hardware())
     except Exception as exc:  # noqa: BLE001 - a notice must never stop the server
         log.info("no hardware check of the stable model: %s", exc)
         return
@@ -122,7 +120,7 @@ def serve(config: ServerConfig) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"listening on {server.address}", flush=True)
-    _print_hardware_notice(config)
+    _print_hardware_notice(server.models)
     done.wait()
     server.stop()
     print("stopped", flush=True)

@@ -325,7 +325,7 @@ def _flag_noisy(frame, every: int = 3):
 
 def test_noisy_latency_labels_weigh_less_in_training(dataset):
     from costmodel.model.data import load_frame
-    from costmodel.model.heads import _rank_dmatrix
+    from costmodel.model.heads import rank_dmatrix
     from costmodel.model.train import NOISY_WEIGHT, fit, predict_rows, row_weights
 
     frame = load_frame(str(dataset))
@@ -337,7 +337,7 @@ def test_noisy_latency_labels_weigh_less_in_training(dataset):
     assert row_weights(quiet, "latency") is None and row_weights(flagged, "code_size") is None
     # Ranking weights are per group: the mean of the group's row weights.
     z = np.log(flagged.y["latency"])
-    d = _rank_dmatrix(flagged.X, z, flagged.group, w)
+    d = rank_dmatrix(flagged.X, z, flagged.group, w)
     means = [w[flagged.group == g].mean() for g in dict.fromkeys(flagged.group)]
     np.testing.assert_allclose(d.get_weight(), means, rtol=1e-6)
     # The weights reach the heads: same data and seed, different predictions.

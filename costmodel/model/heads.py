@@ -86,7 +86,7 @@ def within_group_std(v: np.ndarray, members: list[np.ndarray]) -> float:
     return float(np.sqrt(np.mean(np.concatenate(dev) ** 2))) if dev else 0.0
 
 
-def _rank_dmatrix(X, z, groups, weight=None):
+def rank_dmatrix(X, z, groups, weight=None):
     """Rows sorted by group with integer relevance (the fastest candidate is most relevant).
 
     XGBoost's ranking weights are per group: a group weighs the mean of its rows' weights
@@ -114,11 +114,11 @@ def fit_ranker(X, z, groups, Xv, zv, gv, *, seed: int, say=None, name="",
     unweighted: XGBoost's NDCG metric rejects group weights that do not average to 1."""
     t0 = time.perf_counter()
     params = dict(RANK_PARAMS, **(params or {}), seed=seed)
-    dtr = _rank_dmatrix(X, z, groups, weight)
+    dtr = rank_dmatrix(X, z, groups, weight)
     if rounds is not None:
         return xgb.train(params, dtr, rounds), rounds
     if len(zv) and len(set(gv)) >= 1:
-        dva = _rank_dmatrix(Xv, zv, gv)
+        dva = rank_dmatrix(Xv, zv, gv)
         bst = xgb.train(params, dtr, MAX_ROUNDS, evals=[(dva, "val")],
                         early_stopping_rounds=EARLY_STOP, verbose_eval=False)
         best = bst.best_iteration

@@ -129,3 +129,16 @@ def test_prior_cli_errors_are_one_line(tmp_path, capsys, model_dir):
     assert main(["tune-model", str(mlir), "--budget", "2", "--out", str(tmp_path / "o"),
                  "--cost-model", str(model_dir), "--prior", str(tmp_path / "nope")]) == 2
     assert "not a schedule prior" in capsys.readouterr().err
+
+
+def test_pools_hardware_is_the_cluster_record_else_this_machine_else_none(tmp_path):
+    from costmodel.dataset.fingerprint import hardware
+    from tuner.schedules.pool import pools_hardware
+    assert pools_hardware(tmp_path) is None  # nothing measured
+    (tmp_path / "x.jsonl").write_text("")
+    assert pools_hardware(tmp_path) is None  # an empty file is no measurement
+    (tmp_path / "x.jsonl").write_text('{"role": "default"}\n')
+    assert pools_hardware(tmp_path)["id"] == hardware()["id"]  # measured here
+    (tmp_path / "hardware.json").write_text(json.dumps({"hardware": {"id": "feedc0de"}}))
+    assert pools_hardware(tmp_path) == {"id": "feedc0de"}  # a cluster run's record wins
+

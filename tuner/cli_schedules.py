@@ -146,8 +146,10 @@ def _train_prior(args: argparse.Namespace) -> int:
                              im2col=args.im2col, **kw)
     out = prior.save(args.out)
     m = prior.manifest
+    hw = m.get("pools_hardware") or {}
     print(f"schedule prior: {m['rows']} measured schedules of {len(m['dispatches'])} dispatches "
-          f"-> {out} (for cost model {m['cost_model']})")
+          f"-> {out} (for cost model {m['cost_model']}; pools timed on hardware {hw.get('id')}, "
+          f"{hw.get('iree_target_cpu')})")
     return 0
 
 

@@ -199,20 +199,27 @@ def _append(cache: Path, pool: Pool, rec: dict) -> None:
         fh.flush()
 
 
-def _pool_hardware(cache: Path, workers: dict[str, dict], allow_mixed: bool) -> dict:
-    """The hardware the cache's pools are measured on: ``hardware.json`` if a cluster run
-    wrote it, else this machine's when a local run left results, else most workers'."""
+def pools_hardware(cache: Path) -> dict | None:
+    """The hardware the cache's pools were measured on: ``hardware.json`` if a cluster run
+    wrote it, else this machine's when a local run left results, else None (no results)."""
     from costmodel.dataset.fingerprint import hardware
+
+    side = cache / "hardware.json"
+    if side.exists():
+        return json.loads(side.read_text())["hardware"]
+    if any(f.stat().st_size for f in cache.glob("*.jsonl")):
+        return hardware()  # measured here, by `measure_pools` without a cluster
+    return None
+
+
+def _pool_hardware(cache: Path, workers: dict[str, dict], allow_mixed: bool) -> dict:
+    """The hardware the cache's pools are measured on (``pools_hardware``), else most
+    workers'."""
     from costmodel.distributed import SchedulerError
     from costmodel.distributed.collect import choose_hardware
 
     side = cache / "hardware.json"
-    existing = None
-    if side.exists():
-        existing = json.loads(side.read_text())["hardware"]
-    elif any(f.stat().st_size for f in cache.glob("*.jsonl")):
-        existing = hardware()  # measured here, by `measure_pools` without a cluster
-    hw = choose_hardware(existing, workers)
+    hw = choose_hardware(pools_hardware(cache), workers)
     if not allow_mixed and not any(w["id"] == hw["id"] for w in workers.values()):
         seen = ", ".join(sorted({f"{w['id']} ({w.get('cpu_model')})" for w in workers.values()}))
         raise SchedulerError(f"the pools in {cache} were measured on hardware {hw['id']} "

@@ -201,12 +201,17 @@ def build_from_pools(cost_model, *, pool_size: int = 64, dispatches: int = 24,
                      im2col: bool = False) -> SchedulePrior:
     """A prior from every measured benchmark pool in the cache (``tuner bench schedules`` or
     ``python -m tuner.schedules.pool`` fills it); nothing is compiled or timed here."""
-    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
+    from tuner.schedules.pool import DEFAULT_CACHE, load_pool, pools_hardware, suite_dispatches
     cache = cache or DEFAULT_CACHE
     pools = [load_pool(cache, d, pool_size)
              for d in suite_dispatches(dispatches, cache, im2col=im2col)]
     pools = [p for p in pools if p.default_latencies and p.measured()]
     if not pools:
         raise PriorError(f"no measured pools under {cache}; run `tuner bench schedules` first")
-    return SchedulePrior.fit([records_from_pool(p, cost_model) for p in pools],
-                             cost_model=cost_model, seed=seed)
+    prior = SchedulePrior.fit([records_from_pool(p, cost_model) for p in pools],
+                              cost_model=cost_model, seed=seed)
+    # Which machine the latencies it learned from were timed on (sessions change machines).
+    hw = pools_hardware(cache) or {}
+    prior.manifest["pools_hardware"] = {k: hw.get(k) for k in ("id", "cpu_model",
+                                                                "iree_target_cpu")}
+    return prior

@@ -134,9 +134,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "groups": len(set(frame.group)), "data_hash": frame.data_hash,
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
-    result.update(evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
-                           splits=splits, say=say, predictions=(preds := {}),
-                           progress=not args.quiet, jobs=args.jobs))
+    first = evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
+                     splits=splits, say=say, predictions=(preds := {}),
+                     progress=not args.quiet, jobs=args.jobs)
+    result.update(first)
+    if args.seeds > 1:
+        # The figures above are the first seed's; the others only feed the spread.
+        from costmodel.model.seed_spread import seed_spread
+        seeds = [args.seed + i for i in range(args.seeds)]
+        runs = [first]
+        for i, s in enumerate(seeds[1:], 2):
+            say(f"fold seed {s} ({i}/{len(seeds)})")
+            runs.append(evaluate(frame, targets, result["machine"], folds=args.folds, seed=s,
+                                 splits=splits, say=say, progress=not args.quiet,
+                                 jobs=args.jobs))
+        result["seed_spread"] = seed_spread(runs, seeds)
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     if result.get("splits_clean"):
         result["noise_ceiling_clean"] = noise_ceiling(frame, targets, clean=True)
@@ -166,6 +178,26 @@ def _print_tables(result: dict) -> None:
         console.print(f"noise ceiling: unavailable ({noise.get('reason')})")
     for split, why in result.get("unavailable_splits", {}).items():
         console.print(f"{split}: unavailable ({why})")
+    if result.get("seed_spread"):
+        _print_spread(console, result["seed_spread"])
+
+
+def _print_spread(console, spread: dict) -> None:
+    from rich.table import Table
+
+    from costmodel.model.seed_spread import cell
+
+    seeds = ", ".join(map(str, spread["seeds"]))
+    for split, per_target in spread["splits"].items():
+        t = Table(title=f"{split} across fold seeds {seeds}: mean [min, max] (model | roofline)")
+        t.add_column("metric")
+        for target in per_target:
+            t.add_column(target, justify="right")
+        roof = spread["roofline"].get(split, {})
+        for k in dict.fromkeys(k for m in per_target.values() for k in m):
+            t.add_row(k, *(f"{cell(m.get(k))} | {cell(roof.get(target, {}).get(k))}"
+                           for target, m in per_target.items()))
+        console.print(t)
 
 
 def _print_block(console, result: dict, block: str, base: str, noise: dict, label: str) -> None:
@@ -244,6 +276,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="folds trained at once in worker processes (same figures; default 1)")
     p.add_argument("--seed", type=random_seed, default=0)
+    p.add_argument("--seeds", type=positive_int, default=1,
+                   help="rerun with fold seeds SEED..SEED+N-1 and report each figure's mean, "
+                        "min and max (seed_spread); the main figures stay SEED's (default 1)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -405,3 +405,41 @@ def test_eval_rejects_zero_jobs(model_dir, dataset, capsys):
         _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--jobs", "0",
               "--quiet"])
     assert exc.value.code == 2 and "--jobs: must be at least 1" in capsys.readouterr().err
+
+
+def test_eval_seeds_reports_each_figures_spread_over_fold_seeds(dataset, model_dir, tmp_path):
+    """`--seeds 2` reruns the folds with seed 1: the spread holds seed 0's figure (the main
+    one) and exactly what an evaluation with fold seed 1 gives, for model and roofline."""
+    from costmodel.model.artifact import load
+    from costmodel.model.data import load_frame
+    from costmodel.model.evaluate import evaluate
+
+    report = tmp_path / "report.md"
+    argv = ["eval", "--model", str(model_dir), "--data", str(dataset), "--folds", "2",
+            "--splits", "unseen_shapes", "--targets", "latency", "--seeds", "2",
+            "--report", str(report), "--quiet"]
+    rc, out = _run(argv + ["--json"])
+    assert rc == 0
+    res = json.loads(out)
+    spread = res["seed_spread"]
+    assert spread["seeds"] == [0, 1]
+    other = evaluate(load_frame(str(dataset)), ["latency"], load(model_dir).manifest["machine"],
+                     folds=2, seed=1, splits=["unseen_shapes"])
+    for key, first, second in (("splits", res["splits"], other["splits"]),
+                               ("roofline", res["baselines"]["roofline"],
+                                other["baselines"]["roofline"])):
+        tau = spread[key]["unseen_shapes"]["latency"]["kendall_tau"]
+        want = [first["unseen_shapes"]["latency"]["kendall_tau"],
+                second["unseen_shapes"]["latency"]["kendall_tau"]]
+        assert tau["values"] == pytest.approx(want)
+        assert tau["min"] == pytest.approx(min(want)) and tau["max"] == pytest.approx(max(want))
+        assert tau["mean"] == pytest.approx(sum(want) / 2)
+    assert "# Across fold seeds" in report.read_text()
+    rc, out = _run(argv)
+    assert rc == 0 and "unseen_shapes across fold seeds 0, 1" in out
+
+
+def test_eval_rejects_zero_seeds(model_dir, dataset, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _run(["eval", "--model", str(model_dir), "--data", str(dataset), "--seeds", "0"])
+    assert exc.value.code == 2 and "--seeds: must be at least 1" in capsys.readouterr().err

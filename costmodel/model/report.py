@@ -64,6 +64,9 @@ def markdown(result: dict) -> str:
                          result.get("noise_ceiling_clean") or {}, " (clean labels)")
     for split, why in result.get("unavailable_splits", {}).items():
         lines += [f"## {split}", "", f"unavailable: {why}", ""]
+    if result.get("seed_spread"):
+        from costmodel.model.seed_spread import markdown_lines
+        lines += markdown_lines(result["seed_spread"])
     lines += ["Definitions: see `costmodel/model/metrics.py`. Lower is better for "
               "`top*_slowdown` and `mape`; higher for the rest. `instructions` is the static "
               "instruction count where no callgrind count was measured.", ""]

@@ -48,6 +48,8 @@ positive_float = _bounded(float, lambda v: v > 0, "greater than 0",
                           "A finite number > 0 (time caps, budgets in seconds).")
 nonneg_float = _bounded(float, lambda v: v >= 0, "0 or more",
                         "A finite number >= 0 (0 usually means 'skip').")
+fraction = _bounded(float, lambda v: 0 <= v <= 1, "between 0 and 1",
+                    "A finite number in [0, 1] (shares).")
 random_seed = _bounded(int, lambda v: 0 <= v <= SEED_MAX, f"a seed between 0 and {SEED_MAX}",
                        "A random seed numpy accepts: 0 <= seed < 2**32.")
 

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from costmodel.cli_args import (CHECKOUT, check_out_dir, nonneg_int, positive_float,
-                                positive_int, random_seed)
+from costmodel.cli_args import (CHECKOUT, check_out_dir, fraction, nonneg_int,
+                                positive_float, positive_int, random_seed)
 from costmodel.errors import InputError
 
 
@@ -39,7 +39,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     items = real_model_items(models) if models else []
     if args.samples:
         items += synthetic_items(families, args.samples, seed=args.seed,
-                                 schedules_per_group=args.schedules_per_group)
+                                 schedules_per_group=args.schedules_per_group,
+                                 aligned_share=args.aligned_share)
     if not items:
         raise InputError("nothing to collect: give --samples N and/or --real-models")
     check_out_dir(args.out)
@@ -50,7 +51,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     allow_mixed_hardware=args.allow_mixed_hardware,
                     collection={"families": families, "samples": args.samples,
                                 "schedules_per_group": args.schedules_per_group,
-                                "seed": args.seed, "real_models": models})
+                                "seed": args.seed, "real_models": models,
+                                "aligned_share": args.aligned_share})
     _summary(args.out, stats)
     if stats.interrupted:
         print("interrupted: finished samples are saved; run the same command to resume",
@@ -152,6 +154,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=nonneg_int, default=0, help="synthetic samples to plan")
     p.add_argument("--out", required=True, help="dataset directory, e.g. datasets/NAME")
     p.add_argument("--schedules-per-group", type=positive_int, default=12)
+    p.add_argument("--aligned-share", type=fraction, default=0.0,
+                   help="share of synthetic groups whose loop extents are all multiples of 16, "
+                        "as real models' are (default 0: the plan earlier versions made)")
     p.add_argument("--real-models", default="none", help="'all', 'none' or a comma list")
     p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None, help="compile workers")

@@ -72,6 +72,17 @@ class LoopInfo:
         return self.iterators[d] == "reduction"
 
 
+#: Shape keys that are choices, strides or windows rather than loop extents: never aligned.
+NON_EXTENT_KEYS = frozenset({"PERM", "AXIS", "OP", "SUM", "CHAIN", "LAYOUT", "S", "KH", "KW"})
+
+
+def aligned(shape: dict[str, int], multiple: int) -> dict[str, int]:
+    """``shape`` with each loop extent of at least ``multiple`` rounded to the nearest
+    multiple of it (smaller extents, like a batch of 3, and non-extent keys kept)."""
+    return {k: v if k in NON_EXTENT_KEYS or v < multiple
+            else multiple * max(1, int(round(v / multiple))) for k, v in shape.items()}
+
+
 class Family(ABC):
     """A kernel family. Subclasses set the class attributes and implement the three methods."""
 
@@ -106,12 +117,16 @@ class Family(ABC):
     def _body(self, shape: dict[str, int]) -> str:
         """The func.func text with ROOT_DICT or ROOT_ENTRY where the root op's attributes go."""
 
-    def sample_shape(self, rng: np.random.Generator) -> dict[str, int]:
-        """A random shape within the budget (rejection sampling, so the draw stays varied)."""
+    def sample_shape(self, rng: np.random.Generator, *,
+                     align: int | None = None) -> dict[str, int]:
+        """A random shape within the budget (rejection sampling, so the draw stays varied).
+
+        ``align``: every loop extent of at least ``align`` is rounded to a multiple of it
+        (``aligned``), as real models' dimensions are."""
         lo, hi = self.budget
         best = None
         for _ in range(200):
-            shape = self._draw(rng)
+            shape = self._draw(rng) if align is None else aligned(self._draw(rng), align)
             s = self.size(shape)
             if lo <= s <= hi:
                 return shape

@@ -39,7 +39,7 @@ def _gflops(bmnk: tuple[int, ...]) -> tuple[float, float]:
 def _aligned_share(share: float) -> dict[str, float]:
     from costmodel.collect import synthetic_items
     from costmodel.collect.plan import ALIGN
-    from costmodel.programs.families.base import NON_EXTENT_KEYS
+    from costmodel.programs.families.base import is_aligned
 
     rec = json.loads((Path(__file__).resolve().parent.parent / "datasets" / "cpu-v4"
                       / "manifest.json").read_text())["collection"]
@@ -47,12 +47,9 @@ def _aligned_share(share: float) -> dict[str, float]:
                             schedules_per_group=rec["schedules_per_group"],
                             aligned_share=share)
     groups = {it.group_id: (it.family, it.shape) for it in items}
-
-    def ok(s: dict) -> bool:
-        return all(v % ALIGN == 0 for k, v in s.items() if k not in NON_EXTENT_KEYS and v >= ALIGN)
     mm = [s for f, s in groups.values() if "matmul" in f]
-    return {"all_groups": sum(ok(s) for _, s in groups.values()) / len(groups),
-            "matmul_groups": sum(map(ok, mm)) / max(1, len(mm))}
+    return {"all_groups": sum(is_aligned(s, ALIGN) for _, s in groups.values()) / len(groups),
+            "matmul_groups": sum(is_aligned(s, ALIGN) for s in mm) / max(1, len(mm))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,13 +16,13 @@ from costmodel.collect import synthetic_items
 from costmodel.collect.plan import ALIGN
 from costmodel.errors import InputError
 from costmodel.programs import FAMILIES
-from costmodel.programs.families.base import NON_EXTENT_KEYS
+from costmodel.programs.families.base import is_aligned
 
 CPU_V4 = Path(__file__).resolve().parent.parent / "datasets" / "cpu-v4"
 
 
 def _is_aligned(shape: dict[str, int]) -> bool:
-    return all(v % ALIGN == 0 for k, v in shape.items() if k not in NON_EXTENT_KEYS and v >= ALIGN)
+    return is_aligned(shape, ALIGN)
 
 
 def test_share_zero_plans_exactly_what_the_shipped_dataset_was_collected_with():

@@ -83,6 +83,12 @@ def aligned(shape: dict[str, int], multiple: int) -> dict[str, int]:
             else multiple * max(1, int(round(v / multiple))) for k, v in shape.items()}
 
 
+def is_aligned(shape: dict[str, int], multiple: int) -> bool:
+    """Whether every loop extent of at least ``multiple`` in ``shape`` is a multiple of it."""
+    return all(v % multiple == 0 for k, v in shape.items()
+               if k not in NON_EXTENT_KEYS and v >= multiple)
+
+
 class Family(ABC):
     """A kernel family. Subclasses set the class attributes and implement the three methods."""
 

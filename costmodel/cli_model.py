@@ -134,20 +134,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "groups": len(set(frame.group)), "data_hash": frame.data_hash,
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
-    first = evaluate(frame, targets, result["machine"], folds=args.folds, seed=args.seed,
-                     splits=splits, say=say, predictions=(preds := {}),
-                     progress=not args.quiet, jobs=args.jobs)
-    result.update(first)
-    if args.seeds > 1:
-        # The figures above are the first seed's; the others only feed the spread.
+    seeds = [args.seed + i for i in range(args.seeds)]
+    preds: dict = {}
+    runs = []
+    for i, s in enumerate(seeds):
+        if i:
+            say(f"fold seed {s} ({i + 1}/{len(seeds)})")
+        # The main figures (and the report's plots) are the first seed's; the others only
+        # feed the spread.
+        runs.append(evaluate(frame, targets, result["machine"], folds=args.folds, seed=s,
+                             splits=splits, say=say, predictions=None if i else preds,
+                             progress=not args.quiet, jobs=args.jobs))
+    result.update(runs[0])
+    if len(runs) > 1:
         from costmodel.model.seed_spread import seed_spread
-        seeds = [args.seed + i for i in range(args.seeds)]
-        runs = [first]
-        for i, s in enumerate(seeds[1:], 2):
-            say(f"fold seed {s} ({i}/{len(seeds)})")
-            runs.append(evaluate(frame, targets, result["machine"], folds=args.folds, seed=s,
-                                 splits=splits, say=say, progress=not args.quiet,
-                                 jobs=args.jobs))
         result["seed_spread"] = seed_spread(runs, seeds)
     result["noise_ceiling"] = noise_ceiling(frame, targets)
     if result.get("splits_clean"):

@@ -48,8 +48,10 @@ FORMAT = "costmodel-model"
 #: code reading format 1 would silently leave out. Format 1 models (no offsets) still load.
 #: 3: a head with an offset may weigh its trees (``regression_tree_weight``: prediction =
 #: offset + weight * trees), which format-2 code would silently read as 1.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+#: 4: real models' dispatches may weigh the trees differently
+#: (``regression_dispatch_tree_weight``), which format-3 code would silently ignore.
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 _sha256 = file_sha256
@@ -210,6 +212,7 @@ def _write_into(model: CostModel, out: Path) -> None:
                        "regression_offset": None if h.offset is None
                        else h.offset.to_json(model.pre.names),
                        "regression_tree_weight": h.tree_weight,
+                       "regression_dispatch_tree_weight": h.dispatch_tree_weight,
                        "conformal_log_half_width_novel": h.q_novel,
                        "conformal_log_half_width_dispatch": h.q_dispatch,
                        "dispatch_column": None if h.dispatch_col is None
@@ -326,6 +329,11 @@ def load(path: str | os.PathLike) -> CostModel:
                                     "kept feature")
             heads[name].q_dispatch = float(h["conformal_log_half_width_dispatch"])
             heads[name].dispatch_col = pre.names.index(col)
+        if h.get("regression_dispatch_tree_weight") is not None:
+            if heads[name].dispatch_col is None or heads[name].offset is None:
+                raise ArtifactError(f"{path}: head {name!r}: a dispatch tree weight needs a "
+                                    "regression offset and a dispatch column")
+            heads[name].dispatch_tree_weight = float(h["regression_dispatch_tree_weight"])
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
         if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())

@@ -184,6 +184,10 @@ class TargetHeads:
     #: out-of-model residuals (novelty.py); ``dispatch_col`` is the kept column that tells.
     q_dispatch: float | None = None
     dispatch_col: int | None = None
+    #: With an offset and ``dispatch_col``: the tree weight of dispatch-form kernels' absolute
+    #: predictions, fitted on out-of-model refits (train.py); None: ``tree_weight``. Ordering
+    #: keeps ``tree_weight``, so candidates of one kernel rank as before.
+    dispatch_tree_weight: float | None = None
 
     def half_width(self, X: np.ndarray, *, one_kernel: bool = False) -> float | np.ndarray:
         """Conformal half-width per row (log scale). ``one_kernel``: every row is the same
@@ -198,17 +202,43 @@ class TargetHeads:
             q = np.where(is_dispatch(rows, self.dispatch_col), np.maximum(q, self.q_dispatch), q)
         return float(q[0]) if one_kernel else q
 
-    def predict_log(self, X: np.ndarray) -> np.ndarray:
+    def _trees(self, X: np.ndarray) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:
-            z = self.fast_reg.predict(X)
-        else:
-            z = margin(self.reg, X)
-        if self.offset is None:
-            return z
-        return self.tree_weight * z + self.offset(X)
+            return self.fast_reg.predict(X)
+        return margin(self.reg, X)
 
-    def rank_cost(self, X: np.ndarray, zhat: np.ndarray | None = None) -> np.ndarray:
+    def tree_weights(self, X: np.ndarray) -> float | np.ndarray:
+        """The weight of the trees over the offset, per row where it differs by row."""
+        if self.dispatch_tree_weight is None or self.dispatch_col is None:
+            return self.tree_weight
+        return np.where(is_dispatch(X, self.dispatch_col), self.dispatch_tree_weight,
+                        self.tree_weight)
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        """The prediction on the log (or log1p) scale."""
+        return self.predict_log_and_cost(X, ranking=False)[0]
+
+    def predict_log_and_cost(self, X: np.ndarray, *,
+                             ranking: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The log-scale prediction and the ordering cost (lower is better; with
+        ``ranking=False`` the prediction itself), with the trees evaluated once."""
+        z = self._trees(X)
+        if self.offset is None:
+            return z, (self._order(X, z) if ranking else z)
+        off = self.offset(X)
+        zhat = self.tree_weights(X) * z + off
+        if not ranking:
+            return zhat, zhat
+        # Ordering uses the one tree weight: the dispatch weight calibrates absolute cost
+        # across kernels, not the order of one kernel's candidates.
+        zord = zhat if self.dispatch_tree_weight is None else self.tree_weight * z + off
+        return zhat, self._order(X, zord)
+
+    def rank_cost(self, X: np.ndarray) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""
+        return self.predict_log_and_cost(X)[1]
+
+    def _order(self, X: np.ndarray, z: np.ndarray) -> np.ndarray:
         if self.rank_source in ("ranking", "blend") and self.rank is not None:
             if self.fast_rank is not None and len(X) <= SMALL_BATCH:
                 score = self.fast_rank.predict(X)
@@ -216,6 +246,5 @@ class TargetHeads:
                 score = margin(self.rank, X)
             if self.rank_source == "ranking":
                 return -score
-            z = self.predict_log(X) if zhat is None else zhat
             return z - self.rank_weight * score
-        return self.predict_log(X) if zhat is None else zhat
+        return z

@@ -89,9 +89,13 @@ def _offset_nodes(offset: RooflineOffset, x: str, out: str):
 
 
 def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None,
-                     tree_weight: float = 1.0):
+                     tree_weight: float = 1.0, dispatch: tuple[int, float] | None = None):
     """The converter's float32 TreeEnsembleRegressor rebuilt to run in float64 (see the
-    module docstring): same trees, thresholds and leaves, widened without rounding."""
+    module docstring): same trees, thresholds and leaves, widened without rounding.
+
+    ``dispatch`` (column, weight): rows with that column > 0 weigh the trees by ``weight``
+    instead (heads.TargetHeads.tree_weights), and a second output ``ordering`` gives the
+    prediction with ``tree_weight`` on every row, which candidate ordering uses."""
     from onnx import TensorProto, helper
 
     (tree,) = [n for n in onx.graph.node if n.op_type == "TreeEnsembleRegressor"]
@@ -118,19 +122,38 @@ def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset |
         trees = "ensemble_f64"
         nodes += off_nodes + [
             helper.make_node("Cast", [ens], ["ensemble_f64"], to=TensorProto.DOUBLE)]
-        if tree_weight != 1.0:  # heads.TargetHeads.predict_log: offset + weight * trees
+        if tree_weight != 1.0 or dispatch is not None:
+            # heads.TargetHeads.predict_log: offset + weight * trees
             inits.append(helper.make_tensor("tree_weight", TensorProto.DOUBLE, [],
                                             [tree_weight]))
             nodes.append(helper.make_node("Mul", ["ensemble_f64", "tree_weight"], ["weighted"]))
             trees = "weighted"
+        if dispatch is not None:
+            col, weight = dispatch
+            inits += [helper.make_tensor("dispatch_col", TensorProto.INT64, [1], [col]),
+                      helper.make_tensor("dispatch_zero", TensorProto.DOUBLE, [], [0.0]),
+                      helper.make_tensor("dispatch_tree_weight", TensorProto.DOUBLE, [],
+                                         [weight])]
+            nodes += [
+                helper.make_node("Gather", ["features_f64", "dispatch_col"], ["dispatch_x"],
+                                 axis=1),
+                helper.make_node("Greater", ["dispatch_x", "dispatch_zero"], ["is_dispatch"]),
+                helper.make_node("Where", ["is_dispatch", "dispatch_tree_weight", "tree_weight"],
+                                 ["row_weight"]),
+                helper.make_node("Mul", ["ensemble_f64", "row_weight"], ["row_weighted"]),
+                helper.make_node("Add", ["weighted", "offset"], ["ordering_f64"]),
+                helper.make_node("Cast", ["ordering_f64"], ["ordering"], to=TensorProto.FLOAT)]
+            trees = "row_weighted"
         nodes += [
             helper.make_node("Add", [trees, "offset"], ["with_offset"]),
             helper.make_node("Cast", ["with_offset"], [out_name], to=TensorProto.FLOAT)]
+    outputs = [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [None, 1])]
+    if offset is not None and dispatch is not None:
+        outputs.append(helper.make_tensor_value_info("ordering", TensorProto.FLOAT, [None, 1]))
     graph = helper.make_graph(
         nodes, onx.graph.name or "xgboost",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, k])],
-        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [None, 1])],
-        initializer=inits)
+        outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15),
                                                     helper.make_opsetid("ai.onnx.ml", 3)],
                               producer_name="costmodel export-onnx")
@@ -158,14 +181,18 @@ def export(model_dir: str, out: str | None = None) -> Path:
             onx = convert_xgboost(_as_regressor(booster, k),
                                   initial_types=[("features", FloatTensorType([None, k]))],
                                   target_opset=15)
-            onx = (_double_ensemble(onx, booster, k, h.offset, h.tree_weight) if kind == "reg"
-                   else _double_ensemble(onx, booster, k))
+            dispatch = (None if h.dispatch_tree_weight is None
+                        else (h.dispatch_col, h.dispatch_tree_weight))
+            onx = (_double_ensemble(onx, booster, k, h.offset, h.tree_weight, dispatch)
+                   if kind == "reg" else _double_ensemble(onx, booster, k))
             onnx.checker.check_model(onx)
             f = outdir / f"{name}.{kind}.onnx"
             f.write_bytes(onx.SerializeToString())
             files[f.name] = {"target": name, "head": kind,
                              "output": "log-scale prediction" if kind == "reg" else
                              "ranking score (higher is better)",
+                             "ordering_output": "ordering" if kind == "reg" and
+                             h.dispatch_tree_weight is not None else None,
                              "inverse_transform": h.target.transform if kind == "reg" else None,
                              "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
     (outdir / "manifest.json").write_text(json.dumps({
@@ -176,6 +203,8 @@ def export(model_dir: str, out: str | None = None) -> Path:
         "files": files,
         # How candidates are ordered (lower cost first): "regression" = reg output,
         # "ranking" = -rank output, "blend" = reg - rank_weight * rank (both raw outputs).
+        # "reg" here is the reg file's "ordering_output" where it names one (a head that
+        # weighs real models' dispatches differently), else its prediction.
         "ordering": {name: {"rank_source": h.rank_source, "rank_weight": h.rank_weight}
                      for name, h in model.heads.items()},
         "intervals": _intervals(model, model_dir, outdir, files)}, indent=1) + "\n")
@@ -224,15 +253,19 @@ def check(model_dir: str, onnx_dir: str, X: np.ndarray) -> dict[str, float]:
                 continue
             sess = ort.InferenceSession(str(Path(onnx_dir) / f"{name}.{kind}.onnx"),
                                         providers=["CPUExecutionProvider"])
-            got = sess.run(None, {"features": Xk})[0].ravel().astype(np.float64)
-            natives = [margin(booster, Xk).ravel()]
+            outs = sess.run(None, {"features": Xk})
+            trees = [margin(booster, Xk).ravel()]
             if forest is not None:
-                natives.append(np.concatenate([forest.predict(Xk[i:i + 1024])
-                                               for i in range(0, len(Xk), 1024)]))
+                trees.append(np.concatenate([forest.predict(Xk[i:i + 1024])
+                                             for i in range(0, len(Xk), 1024)]))
+            pairs = [(outs[0], v) for v in trees]
             if kind == "reg" and h.offset is not None:
-                natives = [h.tree_weight * v + h.offset(Xk) for v in natives]
+                pairs = [(outs[0], h.tree_weights(Xk) * v + h.offset(Xk)) for v in trees]
+                if len(outs) > 1:  # the ordering output: one tree weight on every row
+                    pairs += [(outs[1], h.tree_weight * v + h.offset(Xk)) for v in trees]
             rel_max = 0.0
-            for want in natives:
+            for got, want in pairs:
+                got = got.ravel().astype(np.float64)
                 if kind == "reg":
                     g, w = h.target.inverse(got), h.target.inverse(want)
                     # spills (log1p): counts, 0 allowed, so never relative to less than 1

@@ -122,11 +122,10 @@ class CostModel:
         vals, lo, hi, rc = {}, {}, {}, {}
         for t in names:
             h = self.heads[t]
-            z = h.predict_log(X)
+            z, rc[t] = h.predict_log_and_cost(X, ranking=ranking)
             vals[t] = h.target.inverse(z)
             lo[t], hi[t] = interval(z, h.half_width(X, one_kernel=features is None),
                                     h.target.inverse)
-            rc[t] = h.rank_cost(X, z) if ranking else z
         alpha = next(iter(self.heads.values())).alpha
         return Prediction(vals, lo, hi, rc, 1.0 - alpha)
 

@@ -103,10 +103,14 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             h.tree_weight = choose_tree_weight([p for p in (val, fam, _pooled(per_model))
                                                 if p is not None])
         h.rank_source, h.rank_weight = _choose_ordering(h, X[v], z[v], g[v])
+        if off is not None and per_model:
+            # Real models' dispatches in training are few; on a new model the trees'
+            # correction may transfer worse (or better) than on synthetic kernels.
+            h.dispatch_tree_weight, h.dispatch_col = choose_tree_weight(per_model), dcol
         h.reg = refit_regression(X[fv], zr[fv], reg_rounds, seed=seed, weight=ws(fv), params=rp)
         h.rank, _ = fit_ranker(X[fv], z[fv], g[fv], None, [], None, seed=seed,
                                rounds=rank_rounds, weight=ws(fv), params=kp)
-        zc = h.predict_log(X[c]) if len(c) else np.zeros(0)
+        zc, cc = h.predict_log_and_cost(X[c]) if len(c) else (np.zeros(0), np.zeros(0))
         h.q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
         if by_family:
             h.novelty = novelty
@@ -118,19 +122,21 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             # K models seen, a new model's quantile exceeds that with probability at most
             # 1/(K+1). Pooling the rows instead covered 0.83-0.87 on unseen models (cpu-v2,
             # instructions, code_size).
-            qd = max(conformal_quantile(_residuals(p, h.tree_weight), alpha) for p in per_model)
+            wd = h.tree_weight if h.dispatch_tree_weight is None else h.dispatch_tree_weight
+            qd = max(conformal_quantile(_residuals(p, wd), alpha) for p in per_model)
             h.q_dispatch, h.dispatch_col = max(h.q, qd), dcol
         recipe[name] = {"regression_rounds": int(reg_rounds),
                         "param_overrides": TARGET_PARAMS.get(name, {}),
                         "noisy_label_weight": None if w is None else NOISY_WEIGHT,
                         "regression_offset": None if off is None else "log_roofline",
                         "tree_weight": h.tree_weight,
+                        "dispatch_tree_weight": h.dispatch_tree_weight,
                         "novel_log_half_width": h.q_novel,
                         "dispatch_log_half_width": h.q_dispatch}
         heads[name] = h
         if len(c):
             _, members = group_index(frame.group[c])
-            m = ranking_metrics(h.rank_cost(X[c], zc), y[c], members)
+            m = ranking_metrics(cc, y[c], members)
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m
         if say:
@@ -138,6 +144,8 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             if h.q_dispatch is not None:
                 novel += f", real-model dispatches x/ {np.exp(h.q_dispatch):.3f}"
             trees = "" if off is None else f"trees weigh {h.tree_weight:.2f} over the roofline; "
+            if h.dispatch_tree_weight is not None:
+                trees += f"{h.dispatch_tree_weight:.2f} on real-model dispatches; "
             say(f"  {name}: {trees}ranking by {h.rank_source} (rank weight "
                 f"{h.rank_weight:.3g}); 90% interval = x/ {np.exp(h.q):.3f} (log half-width "
                 f"{h.q:.3f}){novel}; {time.perf_counter() - t0:.1f}s")
@@ -273,10 +281,10 @@ def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndar
     X = pre.transform(Xraw)
     out = {}
     for name, h in heads.items():
-        z = h.predict_log(X)
+        z, cost = h.predict_log_and_cost(X)
         lo, hi = interval(z, h.half_width(X), h.target.inverse)
         out[name] = {"value": h.target.inverse(z), "lower": lo, "upper": hi,
-                     "rank_cost": h.rank_cost(X, z)}
+                     "rank_cost": cost}
     return out
 
 

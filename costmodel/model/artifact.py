@@ -33,6 +33,7 @@ import numpy as np
 import xgboost as xgb
 
 from costmodel.dataset.store import file_sha256
+from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
 from costmodel.model.forest import checked_forest
@@ -49,12 +50,29 @@ FORMAT = "costmodel-model"
 #: 3: a head with an offset may weigh its trees (``regression_tree_weight``: prediction =
 #: offset + weight * trees), which format-2 code would silently read as 1.
 #: 4: real models' dispatches may weigh the trees differently
-#: (``regression_dispatch_tree_weight``), which format-3 code would silently ignore.
+#: (``regression_dispatch_tree_weight``, and per root-op family
+#: ``regression_dispatch_family_weights`` over ``family_column``), which format-3 code
+#: would silently ignore.
 FORMAT_VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 _sha256 = file_sha256
+
+
+def _load_family_weights(head: TargetHeads, h: dict, names: list[str], where: str) -> None:
+    """Per-family dispatch tree weights from heads.json (keyed by family name)."""
+    weights = h.get("regression_dispatch_family_weights") or {}
+    if not weights:
+        return
+    col = h.get("family_column")
+    if col not in names:
+        raise ArtifactError(f"{where}: family column {col!r} is not a kept feature")
+    unknown = sorted(set(weights) - set(OP_FAMILIES))
+    if unknown:
+        raise ArtifactError(f"{where}: unknown op families {unknown} in the dispatch weights")
+    head.family_col = names.index(col)
+    head.dispatch_family_weights = {OP_FAMILIES.index(f): float(w) for f, w in weights.items()}
 
 
 def feature_names_hash() -> str:
@@ -213,6 +231,9 @@ def _write_into(model: CostModel, out: Path) -> None:
                        else h.offset.to_json(model.pre.names),
                        "regression_tree_weight": h.tree_weight,
                        "regression_dispatch_tree_weight": h.dispatch_tree_weight,
+                       "regression_dispatch_family_weights": h.family_weight_names(),
+                       "family_column": None if h.family_col is None
+                       else model.pre.names[h.family_col],
                        "conformal_log_half_width_novel": h.q_novel,
                        "conformal_log_half_width_dispatch": h.q_dispatch,
                        "dispatch_column": None if h.dispatch_col is None
@@ -334,6 +355,7 @@ def load(path: str | os.PathLike) -> CostModel:
                 raise ArtifactError(f"{path}: head {name!r}: a dispatch tree weight needs a "
                                     "regression offset and a dispatch column")
             heads[name].dispatch_tree_weight = float(h["regression_dispatch_tree_weight"])
+            _load_family_weights(heads[name], h, pre.names, f"{path}: head {name!r}")
         heads[name].fast_reg = checked_forest(reg, reg.num_features())
         if rank is not None and h["rank_source"] in ("ranking", "blend"):
             heads[name].fast_rank = checked_forest(rank, rank.num_features())

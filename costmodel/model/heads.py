@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import xgboost as xgb
 
+from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
 from costmodel.model.novelty import Novelty, is_dispatch
@@ -188,6 +189,11 @@ class TargetHeads:
     #: predictions, fitted on out-of-model refits (train.py); None: ``tree_weight``. Ordering
     #: keeps ``tree_weight``, so candidates of one kernel rank as before.
     dispatch_tree_weight: float | None = None
+    #: Root-op family code (the kept column ``family_col``, features' ``root.family_code``)
+    #: -> the dispatch tree weight of dispatch kernels of that family; other families use
+    #: ``dispatch_tree_weight``. Real matmuls run near the roofline, real convolutions not.
+    dispatch_family_weights: dict[int, float] | None = None
+    family_col: int | None = None
 
     def half_width(self, X: np.ndarray, *, one_kernel: bool = False) -> float | np.ndarray:
         """Conformal half-width per row (log scale). ``one_kernel``: every row is the same
@@ -207,12 +213,21 @@ class TargetHeads:
             return self.fast_reg.predict(X)
         return margin(self.reg, X)
 
+    def family_weight_names(self) -> dict[str, float]:
+        """``dispatch_family_weights`` keyed by family name (ir.families.FAMILIES)."""
+        weights = self.dispatch_family_weights or {}
+        return {OP_FAMILIES[c]: w for c, w in sorted(weights.items())}
+
     def tree_weights(self, X: np.ndarray) -> float | np.ndarray:
         """The weight of the trees over the offset, per row where it differs by row."""
         if self.dispatch_tree_weight is None or self.dispatch_col is None:
             return self.tree_weight
-        return np.where(is_dispatch(X, self.dispatch_col), self.dispatch_tree_weight,
-                        self.tree_weight)
+        wd = np.full(len(X), self.dispatch_tree_weight)
+        if self.dispatch_family_weights and self.family_col is not None:
+            codes = np.asarray(X[:, self.family_col], dtype=np.float64)
+            for code, w in self.dispatch_family_weights.items():
+                wd[codes == code] = w
+        return np.where(is_dispatch(X, self.dispatch_col), wd, self.tree_weight)
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         """The prediction on the log (or log1p) scale."""

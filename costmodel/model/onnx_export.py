@@ -21,7 +21,9 @@ leaves (see heads.margin), at most 6.8e-6 relative over the shipped model and da
 A regression head with a base margin (offset.py: the latency head's log roofline) has it
 computed inside the graph from the same input columns, in float64, and added to the
 ensemble's output (times the head's tree weight, if not 1) before the final cast; the output
-is still the full log-scale prediction.
+is still the full log-scale prediction. A head that weighs real models' dispatches
+differently (heads.TargetHeads.tree_weights) picks each row's weight inside the graph and
+has a second output, ``ordering``, with the one tree weight, for ordering candidates.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import xgboost as xgb
 
 from costmodel.errors import InputError
 from costmodel.model.artifact import load
-from costmodel.model.heads import margin
+from costmodel.model.heads import TargetHeads, margin
 from costmodel.model.baselines import FLOOR_S
 from costmodel.model.offset import RooflineOffset
 
@@ -89,12 +91,13 @@ def _offset_nodes(offset: RooflineOffset, x: str, out: str):
 
 
 def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None,
-                     tree_weight: float = 1.0, dispatch: tuple[int, float] | None = None):
+                     tree_weight: float = 1.0, dispatch: TargetHeads | None = None):
     """The converter's float32 TreeEnsembleRegressor rebuilt to run in float64 (see the
     module docstring): same trees, thresholds and leaves, widened without rounding.
 
-    ``dispatch`` (column, weight): rows with that column > 0 weigh the trees by ``weight``
-    instead (heads.TargetHeads.tree_weights), and a second output ``ordering`` gives the
+    ``dispatch``: a head with a dispatch tree weight. Rows whose dispatch column is > 0
+    weigh the trees by it (or by their root-op family's weight) instead, as
+    heads.TargetHeads.tree_weights does, and a second output ``ordering`` gives the
     prediction with ``tree_weight`` on every row, which candidate ordering uses."""
     from onnx import TensorProto, helper
 
@@ -129,17 +132,34 @@ def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset |
             nodes.append(helper.make_node("Mul", ["ensemble_f64", "tree_weight"], ["weighted"]))
             trees = "weighted"
         if dispatch is not None:
-            col, weight = dispatch
-            inits += [helper.make_tensor("dispatch_col", TensorProto.INT64, [1], [col]),
+            d = dispatch
+            inits += [helper.make_tensor("dispatch_col", TensorProto.INT64, [1],
+                                         [d.dispatch_col]),
                       helper.make_tensor("dispatch_zero", TensorProto.DOUBLE, [], [0.0]),
                       helper.make_tensor("dispatch_tree_weight", TensorProto.DOUBLE, [],
-                                         [weight])]
+                                         [d.dispatch_tree_weight])]
+            wd = "dispatch_tree_weight"
+            if d.dispatch_family_weights and d.family_col is not None:
+                inits.append(helper.make_tensor("family_col", TensorProto.INT64, [1],
+                                                [d.family_col]))
+                nodes.append(helper.make_node("Gather", ["features_f64", "family_col"],
+                                              ["family_x"], axis=1))
+                for code, w in sorted(d.dispatch_family_weights.items()):
+                    inits += [helper.make_tensor(f"family_{code}", TensorProto.DOUBLE, [],
+                                                 [float(code)]),
+                              helper.make_tensor(f"family_{code}_weight", TensorProto.DOUBLE,
+                                                 [], [w])]
+                    nodes += [helper.make_node("Equal", ["family_x", f"family_{code}"],
+                                               [f"is_family_{code}"]),
+                              helper.make_node("Where", [f"is_family_{code}",
+                                                         f"family_{code}_weight", wd],
+                                               [f"dispatch_weight_{code}"])]
+                    wd = f"dispatch_weight_{code}"
             nodes += [
                 helper.make_node("Gather", ["features_f64", "dispatch_col"], ["dispatch_x"],
                                  axis=1),
                 helper.make_node("Greater", ["dispatch_x", "dispatch_zero"], ["is_dispatch"]),
-                helper.make_node("Where", ["is_dispatch", "dispatch_tree_weight", "tree_weight"],
-                                 ["row_weight"]),
+                helper.make_node("Where", ["is_dispatch", wd, "tree_weight"], ["row_weight"]),
                 helper.make_node("Mul", ["ensemble_f64", "row_weight"], ["row_weighted"]),
                 helper.make_node("Add", ["weighted", "offset"], ["ordering_f64"]),
                 helper.make_node("Cast", ["ordering_f64"], ["ordering"], to=TensorProto.FLOAT)]
@@ -181,8 +201,7 @@ def export(model_dir: str, out: str | None = None) -> Path:
             onx = convert_xgboost(_as_regressor(booster, k),
                                   initial_types=[("features", FloatTensorType([None, k]))],
                                   target_opset=15)
-            dispatch = (None if h.dispatch_tree_weight is None
-                        else (h.dispatch_col, h.dispatch_tree_weight))
+            dispatch = None if h.dispatch_tree_weight is None else h
             onx = (_double_ensemble(onx, booster, k, h.offset, h.tree_weight, dispatch)
                    if kind == "reg" else _double_ensemble(onx, booster, k))
             onnx.checker.check_model(onx)

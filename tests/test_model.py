@@ -104,8 +104,26 @@ def test_eval_json_has_every_split_target_and_metric(dataset, model_dir, tmp_pat
         assert res["baselines"]["roofline"][split]["latency"]["top1_slowdown"] >= 0
         assert "kendall_tau" in res["baselines"]["random"][split]["latency"]
     assert res["noise_ceiling"]["available"] is False  # never invented
+    # Per kernel family: the families' rows add up to the split's, and since MAPE is a mean
+    # over rows (with a nonzero value), their row-weighted MAPEs give the split's (model and
+    # roofline).
+    for split, per_target in res["splits"].items():
+        for target, m in per_target.items():
+            fams = res["by_family"][split][target]
+            assert set(fams) == {"matmul", "transpose"}
+            rows = {f: e["model"]["test_rows"] for f, e in fams.items()}
+            assert sum(rows.values()) == m["test_rows"]
+            if target == "spills":
+                continue  # (MAPE leaves out rows with no spills)
+            assert sum(rows[f] * e["model"]["mape"] for f, e in fams.items()) / \
+                m["test_rows"] == pytest.approx(m["mape"], rel=1e-9)
+        roof = res["baselines"]["roofline"][split]["latency"]["mape"]
+        fams = res["by_family"][split]["latency"]
+        assert sum(e["model"]["test_rows"] * e["roofline"]["mape"] for e in fams.values()) / \
+            per_target["latency"]["test_rows"] == pytest.approx(roof, rel=1e-9)
     text = report.read_text()
     assert "## unseen_shapes" in text and "| kendall_tau |" in text and "roofline" in text
+    assert "# Per kernel family" in text and "| transpose |" in text
 
 
 def test_tampered_artifact_fails_with_a_typed_error(model_dir, tmp_path):

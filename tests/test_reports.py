@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import random
 import re
@@ -248,7 +249,7 @@ def test_eval_writes_an_html_report(shipped, tmp_path):
     st.export()
     st.close()
     md = tmp_path / "out" / "report.md"
-    rc, _, err = _cli(costmodel_main, ["eval", "--model", str(ROOT / "models" / "default"),
+    rc, out, err = _cli(costmodel_main, ["eval", "--model", str(ROOT / "models" / "default"),
                                        "--data", str(data), "--folds", "2", "--splits",
                                        "unseen_shapes", "--targets", "latency", "--report",
                                        str(md), "--quiet", "--json"])
@@ -263,6 +264,12 @@ def test_eval_writes_an_html_report(shipped, tmp_path):
     for col in ("model", "roofline", "random", "default", "noise ceiling"):
         assert f"<th>{col}</th>" in html
     assert "<td>kendall_tau</td>" in html and "<td>interval_coverage</td>" in html
+    # The per-family table lists every family of the split's test rows.
+    res = json.loads(out)
+    fams = res["by_family"]["unseen_shapes"]["latency"]
+    assert fams and "latency per kernel family" in html
+    for fam in fams:
+        assert f"<td>{fam}</td>" in html
 
 
 def _chromium() -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from costmodel.model import baselines as bl
+from costmodel.model.by_family import family_breakdown
 from costmodel.model.data import Frame, group_index
 from costmodel.model.metrics import (METRICS, coverage, interval_factor, ranking_metrics,
                                      regression_metrics)
@@ -110,6 +111,8 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
     result: dict = {"splits": {}, "baselines": {"roofline": {}, "random": {},
                                                 "compiler_default": {}},
                     "split_info": {}, "unavailable_splits": {},
+                    # split -> target -> kernel family -> model / roofline (by_family.py)
+                    "by_family": {},
                     # The same metrics on clean labels only (beside, never instead of, the
                     # all-label figures above): rows whose timing is not flagged noisy.
                     "labels_clean": CLEAN_LABELS, "splits_clean": {},
@@ -166,6 +169,9 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
             cat = {k: v[keep] for k, v in cat.items()}
             m, b = _metrics(frame, name, te, cat, machine, seed)
             per_target[name] = m
+            result["by_family"].setdefault(split_name, {})[name] = family_breakdown(
+                frame.family, te, cat,
+                lambda rows, c, name=name: _metrics(frame, name, rows, c, machine, seed))
             for d, k in ((roof, "roofline"), (rnd, "random"), (dflt, "compiler_default")):
                 if k in b:
                     d[name] = b[k]

@@ -7,7 +7,7 @@ from costmodel.model.metrics import METRICS
 _BASELINES = ("roofline", "random", "compiler_default")
 
 
-def _f(v) -> str:
+def cell_text(v) -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
@@ -31,11 +31,11 @@ def _tables(result: dict, block: str, base: str, noise: dict, label: str) -> lis
                       "| metric | " + " | ".join(cols) + " |",
                       "|---|" + "---|" * len(cols)]
             for k in METRICS:
-                row = [_f(m.get(k))]
+                row = [cell_text(m.get(k))]
                 for b in cols[1:]:
                     src = noise.get(target, {}) if b == "noise ceiling" else \
                         result[base][b][split][target]
-                    row.append(_f(src.get(k)))
+                    row.append(cell_text(src.get(k)))
                 lines.append(f"| {k} | " + " | ".join(row) + " |")
             lines.append("")
     return lines
@@ -64,6 +64,9 @@ def markdown(result: dict) -> str:
                          result.get("noise_ceiling_clean") or {}, " (clean labels)")
     for split, why in result.get("unavailable_splits", {}).items():
         lines += [f"## {split}", "", f"unavailable: {why}", ""]
+    if result.get("by_family"):
+        from costmodel.model.by_family import markdown_lines as family_lines
+        lines += family_lines(result["by_family"])
     if result.get("seed_spread"):
         from costmodel.model.seed_spread import markdown_lines
         lines += markdown_lines(result["seed_spread"])

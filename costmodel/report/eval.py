@@ -109,6 +109,23 @@ def _rank(split: str, preds: dict) -> Figure:
                   "candidates per group, relative to the group's true best, beside a random pick")
 
 
+def _family_table(target: str, fams: dict) -> Table:
+    """The split's metrics per kernel family (costmodel/model/by_family.py)."""
+    from costmodel.model.by_family import FAMILY_METRICS
+
+    rows, bold = [], set()
+    mape_col = 3 + FAMILY_METRICS.index("mape")
+    for i, (fam, e) in enumerate(fams.items()):
+        m, roof = e["model"], e.get("roofline") or {}
+        rows.append([fam, m.get("test_rows"), m.get("test_groups"),
+                     *[m.get(k) for k in FAMILY_METRICS], roof.get("mape")])
+        if m.get("mape") is not None and roof.get("mape") is not None:
+            bold.add((i, mape_col if m["mape"] <= roof["mape"] else len(rows[-1]) - 1))
+    header = ["family", "rows", "groups", *FAMILY_METRICS, "roofline mape"]
+    return Table(header, rows, caption=f"{target} per kernel family (dispatch:*: real models' "
+                 "dispatches); bold = the lower MAPE of model and roofline", bold=bold)
+
+
 def eval_document(result: dict, predictions: dict | None = None) -> Document:
     machine = result.get("machine") or {}
     doc = Document(
@@ -140,6 +157,8 @@ def eval_document(result: dict, predictions: dict | None = None) -> Document:
             sec.add(Text("no out-of-fold predictions were kept for this split", note=True))
         for target, m in per_target.items():
             sec.add(_metric_table(result, split, target, m))
+        for target, fams in result.get("by_family", {}).get(split, {}).items():
+            sec.add(_family_table(target, fams))
         doc.sections.append(sec)
     if result.get("unavailable_splits"):
         doc.sections.append(Section("Unavailable splits", [Table(

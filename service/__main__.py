@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port, 0 for any (env PORT; default 50051)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # IREE's Python tools log every compiler command line at INFO (the start-up hardware
+    # probe runs one); the service's own log is about requests and lifecycle.
+    logging.getLogger("iree").setLevel(logging.WARNING)
     try:
         serve(ServerConfig.from_env(host=args.host, port=args.port))
     except (OSError, InputError) as exc:

@@ -90,6 +90,36 @@ def _offset_nodes(offset: RooflineOffset, x: str, out: str):
     return inits, nodes
 
 
+def _row_weight_nodes(h: TargetHeads, x: str, out: str):
+    """ONNX nodes computing ``h.tree_weights(X)`` (the dispatch weight, or the row's root-op
+    family's, on dispatch rows; ``tree_weight`` elsewhere) from the float64 features ``x``
+    into ``out`` of shape (n, 1); the initializer ``tree_weight`` must exist. Returns
+    (initializers, nodes)."""
+    from onnx import TensorProto, helper
+
+    n = helper.make_node
+    inits = [helper.make_tensor("dispatch_col", TensorProto.INT64, [1], [h.dispatch_col]),
+             helper.make_tensor("dispatch_zero", TensorProto.DOUBLE, [], [0.0]),
+             helper.make_tensor("dispatch_tree_weight", TensorProto.DOUBLE, [],
+                                [h.dispatch_tree_weight])]
+    nodes = []
+    wd = "dispatch_tree_weight"
+    if h.dispatch_family_weights and h.family_col is not None:
+        inits.append(helper.make_tensor("family_col", TensorProto.INT64, [1], [h.family_col]))
+        nodes.append(n("Gather", [x, "family_col"], ["family_x"], axis=1))
+        for code, w in sorted(h.dispatch_family_weights.items()):
+            inits += [helper.make_tensor(f"family_{code}", TensorProto.DOUBLE, [], [float(code)]),
+                      helper.make_tensor(f"family_{code}_weight", TensorProto.DOUBLE, [], [w])]
+            nodes += [n("Equal", ["family_x", f"family_{code}"], [f"is_family_{code}"]),
+                      n("Where", [f"is_family_{code}", f"family_{code}_weight", wd],
+                        [f"dispatch_weight_{code}"])]
+            wd = f"dispatch_weight_{code}"
+    nodes += [n("Gather", [x, "dispatch_col"], ["dispatch_x"], axis=1),
+              n("Greater", ["dispatch_x", "dispatch_zero"], ["is_dispatch"]),
+              n("Where", ["is_dispatch", wd, "tree_weight"], [out])]
+    return inits, nodes
+
+
 def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset | None = None,
                      tree_weight: float = 1.0, dispatch: TargetHeads | None = None):
     """The converter's float32 TreeEnsembleRegressor rebuilt to run in float64 (see the
@@ -132,34 +162,9 @@ def _double_ensemble(onx, booster: xgb.Booster, k: int, offset: RooflineOffset |
             nodes.append(helper.make_node("Mul", ["ensemble_f64", "tree_weight"], ["weighted"]))
             trees = "weighted"
         if dispatch is not None:
-            d = dispatch
-            inits += [helper.make_tensor("dispatch_col", TensorProto.INT64, [1],
-                                         [d.dispatch_col]),
-                      helper.make_tensor("dispatch_zero", TensorProto.DOUBLE, [], [0.0]),
-                      helper.make_tensor("dispatch_tree_weight", TensorProto.DOUBLE, [],
-                                         [d.dispatch_tree_weight])]
-            wd = "dispatch_tree_weight"
-            if d.dispatch_family_weights and d.family_col is not None:
-                inits.append(helper.make_tensor("family_col", TensorProto.INT64, [1],
-                                                [d.family_col]))
-                nodes.append(helper.make_node("Gather", ["features_f64", "family_col"],
-                                              ["family_x"], axis=1))
-                for code, w in sorted(d.dispatch_family_weights.items()):
-                    inits += [helper.make_tensor(f"family_{code}", TensorProto.DOUBLE, [],
-                                                 [float(code)]),
-                              helper.make_tensor(f"family_{code}_weight", TensorProto.DOUBLE,
-                                                 [], [w])]
-                    nodes += [helper.make_node("Equal", ["family_x", f"family_{code}"],
-                                               [f"is_family_{code}"]),
-                              helper.make_node("Where", [f"is_family_{code}",
-                                                         f"family_{code}_weight", wd],
-                                               [f"dispatch_weight_{code}"])]
-                    wd = f"dispatch_weight_{code}"
-            nodes += [
-                helper.make_node("Gather", ["features_f64", "dispatch_col"], ["dispatch_x"],
-                                 axis=1),
-                helper.make_node("Greater", ["dispatch_x", "dispatch_zero"], ["is_dispatch"]),
-                helper.make_node("Where", ["is_dispatch", wd, "tree_weight"], ["row_weight"]),
+            w_inits, w_nodes = _row_weight_nodes(dispatch, "features_f64", "row_weight")
+            inits += w_inits
+            nodes += w_nodes + [
                 helper.make_node("Mul", ["ensemble_f64", "row_weight"], ["row_weighted"]),
                 helper.make_node("Add", ["weighted", "offset"], ["ordering_f64"]),
                 helper.make_node("Cast", ["ordering_f64"], ["ordering"], to=TensorProto.FLOAT)]

@@ -105,8 +105,18 @@ def test_dispatch_weight_round_trips_and_old_formats_load_without_it(weighted, t
                                    regression_dispatch_family_weights={"matmul": 0.2},
                                    family_column="no.such.column"),
      "family column 'no.such.column' is not a kept feature"),
+    # Wrong types anywhere in a head's entry are typed errors too, not crashes.
+    (lambda h: h["latency"].update(regression_tree_weight="abc"),
+     r"head 'latency': malformed heads.json entry \(ValueError"),
+    (lambda h: h["latency"].update(regression_dispatch_tree_weight="abc"),
+     r"head 'latency': malformed heads.json entry \(ValueError"),
+    (lambda h: h["latency"].update(regression_dispatch_tree_weight=0.5,
+                                   regression_dispatch_family_weights=["matmul"],
+                                   family_column="root.family_code"),
+     r"head 'latency': malformed heads.json entry \(AttributeError"),
+    (lambda h: h["latency"].pop("alpha"), r"malformed heads.json entry \(KeyError: 'alpha'"),
 ])
-def test_malformed_dispatch_weights_are_refused(edit, match, tmp_path):
+def test_malformed_head_entries_are_refused(edit, match, tmp_path):
     bad = edited_copy(MODEL, tmp_path / "bad", heads=edit)
     with pytest.raises(ArtifactError, match=match):
         costmodel.load(bad)

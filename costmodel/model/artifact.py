@@ -303,6 +303,43 @@ def verify(path: str | os.PathLike) -> dict:
     return manifest
 
 
+def _load_head(path: Path, name: str, h: dict, pre: Preprocessor,
+               novelty: Novelty | None) -> TargetHeads:
+    """One target's heads from its heads.json entry and booster files."""
+    reg = xgb.Booster(params={"nthread": 1})
+    reg.load_model(str(path / h["regression"]))
+    rank = None
+    if h.get("ranking"):
+        rank = xgb.Booster(params={"nthread": 1})
+        rank.load_model(str(path / h["ranking"]))
+    head = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
+                       float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
+                       int(h["ranking_rounds"]),
+                       rank_weight=float(h.get("rank_weight", 0.0)),
+                       offset=RooflineOffset.from_json(h.get("regression_offset"), pre.names),
+                       tree_weight=float(h.get("regression_tree_weight", 1.0)))
+    if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
+        head.novelty = novelty
+        head.q_novel = float(h["conformal_log_half_width_novel"])
+    if h.get("conformal_log_half_width_dispatch") is not None:
+        col = h.get("dispatch_column")
+        if col not in pre.names:
+            raise ArtifactError(f"{path}: head {name!r}: dispatch column {col!r} is not a "
+                                "kept feature")
+        head.q_dispatch = float(h["conformal_log_half_width_dispatch"])
+        head.dispatch_col = pre.names.index(col)
+    if h.get("regression_dispatch_tree_weight") is not None:
+        if head.dispatch_col is None or head.offset is None:
+            raise ArtifactError(f"{path}: head {name!r}: a dispatch tree weight needs a "
+                                "regression offset and a dispatch column")
+        head.dispatch_tree_weight = float(h["regression_dispatch_tree_weight"])
+        _load_family_weights(head, h, pre.names, f"{path}: head {name!r}")
+    head.fast_reg = checked_forest(reg, reg.num_features())
+    if rank is not None and h["rank_source"] in ("ranking", "blend"):
+        head.fast_rank = checked_forest(rank, rank.num_features())
+    return head
+
+
 def load(path: str | os.PathLike) -> CostModel:
     """Load a verified model directory."""
     if not isinstance(path, (str, os.PathLike)):
@@ -315,6 +352,8 @@ def load(path: str | os.PathLike) -> CostModel:
         heads_json = json.loads((path / "heads.json").read_text())
     except (json.JSONDecodeError, KeyError) as exc:
         raise ArtifactError(f"{path}: malformed model file: {exc}") from None
+    if not isinstance(heads_json, dict):
+        raise ArtifactError(f"{path}: heads.json is not an object of targets")
     novelty = None
     if (path / "novelty.json").is_file() and "novelty.json" in manifest["files"]:
         try:
@@ -327,36 +366,12 @@ def load(path: str | os.PathLike) -> CostModel:
     for name, h in heads_json.items():
         if name not in TARGETS:
             raise ArtifactError(f"{path}: unknown target {name!r}")
-        reg = xgb.Booster(params={"nthread": 1})
-        reg.load_model(str(path / h["regression"]))
-        rank = None
-        if h.get("ranking"):
-            rank = xgb.Booster(params={"nthread": 1})
-            rank.load_model(str(path / h["ranking"]))
-        heads[name] = TargetHeads(TARGETS[name], reg, rank, float(h["conformal_log_half_width"]),
-                                  float(h["alpha"]), h["rank_source"], int(h["regression_rounds"]),
-                                  int(h["ranking_rounds"]),
-                                  rank_weight=float(h.get("rank_weight", 0.0)),
-                                  offset=RooflineOffset.from_json(h.get("regression_offset"),
-                                                                  pre.names),
-                                  tree_weight=float(h.get("regression_tree_weight", 1.0)))
-        if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
-            heads[name].novelty = novelty
-            heads[name].q_novel = float(h["conformal_log_half_width_novel"])
-        if h.get("conformal_log_half_width_dispatch") is not None:
-            col = h.get("dispatch_column")
-            if col not in pre.names:
-                raise ArtifactError(f"{path}: head {name!r}: dispatch column {col!r} is not a "
-                                    "kept feature")
-            heads[name].q_dispatch = float(h["conformal_log_half_width_dispatch"])
-            heads[name].dispatch_col = pre.names.index(col)
-        if h.get("regression_dispatch_tree_weight") is not None:
-            if heads[name].dispatch_col is None or heads[name].offset is None:
-                raise ArtifactError(f"{path}: head {name!r}: a dispatch tree weight needs a "
-                                    "regression offset and a dispatch column")
-            heads[name].dispatch_tree_weight = float(h["regression_dispatch_tree_weight"])
-            _load_family_weights(heads[name], h, pre.names, f"{path}: head {name!r}")
-        heads[name].fast_reg = checked_forest(reg, reg.num_features())
-        if rank is not None and h["rank_source"] in ("ranking", "blend"):
-            heads[name].fast_rank = checked_forest(rank, rank.num_features())
+        try:
+            heads[name] = _load_head(path, name, h, pre, novelty)
+        except ArtifactError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A wrong type or a missing key in heads.json (or a booster XGBoost refuses).
+            raise ArtifactError(f"{path}: head {name!r}: malformed heads.json entry "
+                                f"({type(exc).__name__}: {exc})") from None
     return CostModel(pre, heads, manifest)

@@ -5,7 +5,7 @@ For one evaluation split (``costmodel eval``'s folds), train the latency heads w
 candidate groups, so a group's schedules stay together), predict the fold's test rows, and
 report the eval's metrics over the pooled test predictions, per share:
 
-    .venv/bin/python benchmarks/learning_curve.py [--data datasets/cpu-v2] [--split unseen_shapes]
+    .venv/bin/python benchmarks/learning_curve.py [--data datasets/cpu-v2[,MORE]] [--split unseen_shapes]
         [--fractions 0.25 0.5 1] [--draws 2] [--jobs 2] [--json]
 
 Beside them: how well the full-data model ranks its own training rows, the dataset's
@@ -74,7 +74,8 @@ def _overfit(frame) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=shipped("datasets/cpu-v2"))
+    ap.add_argument("--data", default=shipped("datasets/cpu-v2"),
+                    help="a dataset, or several of one CPU joined by commas")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (the latency head's margin)")
     ap.add_argument("--split", default="unseen_shapes",
@@ -97,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from costmodel.model.artifact import read_manifest
-    from costmodel.model.data import load_frame
+    from costmodel.model.datasets import data_paths, load_frames
     from costmodel.model.evaluate import fold_results, noise_ceiling
     from costmodel.model.splits import make_split
 
     machine = read_manifest(args.model).get("machine", {})
-    frame = load_frame(args.data)
+    frame = load_frames(data_paths(args.data))
     frame.y = {"latency": frame.y["latency"]}
     sp = make_split(args.split, frame, k=args.folds, seed=args.seed)
     if sp.unavailable or not sp.folds:

@@ -28,10 +28,10 @@ def _progress(quiet: bool):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from costmodel.dataset import load as load_dataset
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark, read_calibration
-    from costmodel.model.data import load_frame
+    from costmodel.model.datasets import (check_same_hardware, data_paths, load_frames,
+                                          load_manifests)
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
     from costmodel.model.train import fit, training_manifest
@@ -39,16 +39,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     say = (lambda m: None) if args.quiet else _say
     # The output and targets are checked before any work, local or on a cluster.
     targets = parse_targets(args.targets)
+    paths = data_paths(args.data)
     _check_model_out(args.out)
     from costmodel.distributed import resolve_scheduler
     if (address := resolve_scheduler(args.scheduler)) is not None:
+        if len(paths) > 1:
+            raise InputError(f"--data {args.data!r}: training on a Dask cluster reads one "
+                             "dataset; train several locally (--scheduler local)")
         from costmodel.model.train_dask import train_command
         return train_command(args, address, say)
     # Before the (slow) featurizing, so a bad file fails at once.
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
-    _, _, dmanifest = load_dataset(args.data)
-    frame = load_frame(args.data, progress=_progress(args.quiet))
+    dmanifests = load_manifests(paths)
+    check_same_hardware(paths, dmanifests)
+    frame = load_frames(paths, progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
     if machine is not None:
@@ -63,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     pre, heads, info = fit(frame, targets, seed=args.seed, machine=machine, say=say,
                            progress=_progress(args.quiet))
     manifest = training_manifest(
-        args.data, dmanifest,
+        args.data, dmanifests,
         {"hash": frame.data_hash, "rows": len(frame), "groups": len(set(frame.group)),
          "families": sorted(set(frame.family)),
          "defaults_target_cpu": frame.defaults_target_cpu},
@@ -105,7 +110,7 @@ def _f(v) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import load
-    from costmodel.model.data import load_frame
+    from costmodel.model.datasets import data_paths, load_frames
     from costmodel.model.evaluate import evaluate, noise_ceiling
     from costmodel.model.report import markdown
     from costmodel.model.splits import SPLITS
@@ -123,7 +128,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # The outputs are checked before the evaluation, which can take minutes.
     report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
     html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
-    frame = load_frame(args.data, progress=_progress(args.quiet))
+    frame = load_frames(data_paths(args.data), progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
     if args.folds > (n_groups := len(set(frame.group))):
         # Every split holds out whole groups (or rows of them): more folds than groups
@@ -246,7 +251,9 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the cost model on a dataset")
-    p.add_argument("--data", required=True, help="dataset directory, e.g. datasets/cpu-v1")
+    p.add_argument("--data", required=True,
+                   help="dataset directory, e.g. datasets/cpu-v1, or several of one CPU "
+                        "joined by commas")
     p.add_argument("--targets", default="latency,instructions,spills,code_size",
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
@@ -264,7 +271,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("eval", help="evaluate a model's recipe per split, beside baselines")
     p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", required=True,
+                   help="dataset directory, or several of one CPU joined by commas")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.add_argument("--report", help="markdown report path (default: MODEL/report.md)")
     p.add_argument("--html-report", help="HTML report with plots (default: the markdown "

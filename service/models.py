@@ -35,7 +35,7 @@ def hardware_notice(model_dir: Path, here: dict) -> str | None:
     that machine's. Sessions land on different CPUs, and nothing else would say so."""
     td = read_manifest(model_dir).get("training_data") or {}
     trained = td.get("hardware_id")
-    if not trained or trained == here.get("id"):
+    if not trained or here.get("id") in (td.get("hardware_ids") or [trained]):
         return None
     return (f"note: {model_dir} was trained on {td.get('name') or td.get('path') or 'data'} "
             f"timed on hardware {trained} (IREE host {td.get('defaults_target_cpu') or '?'}); "

@@ -318,20 +318,31 @@ def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndar
     return out
 
 
-def training_manifest(data_path: str, dataset_manifest: dict, data: dict, seed: int,
-                      info: dict, pre: Preprocessor, seconds: float, machine: dict,
-                      **training: object) -> dict:
+def training_manifest(data_path: str, dataset_manifest: dict | list[dict], data: dict,
+                      seed: int, info: dict, pre: Preprocessor, seconds: float,
+                      machine: dict, **training: object) -> dict:
     """The model manifest's record of how it was trained; the same for local and Dask
-    training. ``data`` holds the frame's hash, rows, groups and families."""
+    training. ``data`` holds the frame's hash, rows, groups and families. Several dataset
+    manifests (`--data A,B`): the first one's name and hardware id lead, and ``datasets``
+    lists each."""
     from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
 
+    manifests = dataset_manifest if isinstance(dataset_manifest, list) else [dataset_manifest]
+    first = manifests[0]
+    record = {"path": str(data_path),
+              "name": "+".join(str(m.get("name")) for m in manifests), **data,
+              "hardware_id": first.get("hardware", {}).get("id"),
+              "dataset_updated": max(str(m.get("updated")) for m in manifests),
+              "instructions_source": "callgrind `instructions` where measured, "
+                                     "else `static_instructions`"}
+    if len(manifests) > 1:
+        record["hardware_ids"] = sorted({m.get("hardware", {}).get("id") for m in manifests})
+        record["datasets"] = [{"path": p.strip(), "name": m.get("name"), "rows": m.get("rows"),
+                               "hardware_id": m.get("hardware", {}).get("id"),
+                               "updated": m.get("updated")}
+                              for p, m in zip(str(data_path).split(","), manifests)]
     return {
-        "training_data": {"path": str(data_path), "name": dataset_manifest.get("name"),
-                          **data,
-                          "hardware_id": dataset_manifest.get("hardware", {}).get("id"),
-                          "dataset_updated": dataset_manifest.get("updated"),
-                          "instructions_source": "callgrind `instructions` where measured, "
-                                                 "else `static_instructions`"},
+        "training_data": record,
         "training": {"seed": seed, "rows": info["rows"], "alpha": info["alpha"],
                      "regression_params": REG_PARAMS, "ranking_params": RANK_PARAMS,
                      "kept_features": len(pre.kept), "heads": info.get("recipe", {}),

@@ -1,0 +1,84 @@
+"""Several datasets of one machine type as one training frame (`--data A,B`).
+
+The learning curve says each doubling of the data is worth about +0.04 within-group tau, and
+one collection is a session's work: collections of the same CPU (and IREE build), made on
+different hosts or days, add up. Latencies of different CPUs do not: they are refused."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from costmodel.errors import InputError
+from costmodel.model.data import Frame, load_frame
+
+#: What must agree between datasets trained on together (their hardware ids may differ: the
+#: id hashes the hypervisor's CPU flags too, which change between hosts of one CPU model).
+SAME_HARDWARE = ("cpu_model", "machine", "iree_version", "iree_target_cpu")
+
+
+def data_paths(text: str) -> list[str]:
+    """``--data``: a dataset directory, or several joined by commas."""
+    paths = [p.strip() for p in str(text).split(",")]
+    if not all(paths):
+        raise InputError(f"--data {text!r}: an empty dataset path in the comma list")
+    seen: dict[str, str] = {}
+    for p in paths:
+        key = str(Path(p).resolve())
+        if key in seen:
+            raise InputError(f"--data {text!r}: {p!r} is the same dataset as {seen[key]!r} "
+                             "(its rows would count twice)")
+        seen[key] = p
+    return paths
+
+
+def check_same_hardware(paths: Sequence[str], manifests: Sequence[dict]) -> None:
+    """Refuse datasets timed on different CPUs or compiled by different IREE builds."""
+    first = manifests[0].get("hardware", {})
+    for p, m in zip(paths[1:], manifests[1:]):
+        hw = m.get("hardware", {})
+        diff = [k for k in SAME_HARDWARE if hw.get(k) != first.get(k)]
+        if diff:
+            says = ", ".join(f"{k} {first.get(k)!r} vs {hw.get(k)!r}" for k in diff)
+            raise InputError(f"--data: {paths[0]} and {p} were measured on different "
+                             f"hardware ({says}); their latencies do not mix in one model: "
+                             "train on datasets of one CPU")
+
+
+def load_manifests(paths: Sequence[str]) -> list[dict]:
+    """Each dataset's validated manifest (a DatasetError names a bad one)."""
+    from costmodel.dataset import load as load_dataset
+
+    return [load_dataset(p)[2] for p in paths]
+
+
+def load_frames(paths: Sequence[str], *, progress=None) -> Frame:
+    """One dataset's frame, or the rows of several of one machine type, in order. Group ids
+    stay as collected: a kernel in two datasets is one group (held out as one)."""
+    if len(paths) == 1:
+        return load_frame(paths[0], progress=progress)
+    check_same_hardware(paths, load_manifests(paths))
+    return concat_frames([load_frame(p, progress=progress) for p in paths])
+
+
+def concat_frames(frames: Sequence[Frame]) -> Frame:
+    cpus = {f.defaults_target_cpu for f in frames}
+    if len(cpus) > 1:
+        raise InputError("--data: default schedules resolved for different CPUs "
+                         f"{sorted(map(str, cpus))}")
+    kw: dict = {}
+    for k, v in frames[0].__dict__.items():
+        if isinstance(v, np.ndarray):
+            kw[k] = np.concatenate([getattr(f, k) for f in frames])
+        elif k == "y":
+            kw[k] = {t: np.concatenate([f.y[t] for f in frames]) for t in v}
+        elif k == "repeats":
+            kw[k] = [r for f in frames for r in f.repeats]
+        elif k == "data_hash":   # one dataset keeps its own hash (models record it)
+            kw[k] = hashlib.sha256("+".join(f.data_hash for f in frames).encode()).hexdigest()
+        else:
+            kw[k] = v
+    return Frame(**kw)

@@ -8,6 +8,10 @@ report the eval's metrics over the pooled test predictions, per share:
     .venv/bin/python benchmarks/learning_curve.py [--data datasets/cpu-v2[,MORE]] [--split unseen_shapes]
         [--fractions 0.25 0.5 1] [--draws 2] [--jobs 2] [--json]
 
+``--extra D[,D2]`` adds the rows of more datasets of the same CPU to every fold's training
+rows at the full share (never to its test rows, and without the test groups' kernels), and
+reports that fit beside the curve, on the same test rows: what another collection is worth.
+
 Beside them: how well the full-data model ranks its own training rows, the dataset's
 repeat-run noise ceiling, and the least-squares gain in Kendall tau per doubling of the
 training groups. ``--overfit`` also fits an unregularised XGBoost (depth 10, 2000 trees, no
@@ -32,6 +36,10 @@ from costmodel.cli_args import int_at_least, positive_int, random_seed, shipped 
 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "mape")
+
+def _resolved(p: str) -> str:
+    return str(Path(p).resolve())
+
 
 def _metrics(frame, idx: np.ndarray, cost: np.ndarray, value: np.ndarray | None) -> dict:
     from costmodel.model.data import group_index
@@ -76,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=shipped("datasets/cpu-v2"),
                     help="a dataset, or several of one CPU joined by commas")
+    ap.add_argument("--extra", default=None,
+                    help="datasets (comma list, same CPU) added to every fold's training rows "
+                         "at the full share; tested rows stay --data's")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (the latency head's margin)")
     ap.add_argument("--split", default="unseen_shapes",
@@ -98,14 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from costmodel.model.artifact import read_manifest
-    from costmodel.model.datasets import data_paths, load_frames
+    from costmodel.model.datasets import (check_same_hardware, concat_frames, data_paths,
+                                          load_frames, load_manifests)
     from costmodel.model.evaluate import fold_results, noise_ceiling
     from costmodel.model.splits import make_split
 
     machine = read_manifest(args.model).get("machine", {})
-    frame = load_frames(data_paths(args.data))
+    paths = data_paths(args.data)
+    extra_paths = data_paths(args.extra) if args.extra else []
+    if set(map(_resolved, paths)) & set(map(_resolved, extra_paths)):
+        ap.error("--extra repeats a dataset of --data")
+    if extra_paths:
+        check_same_hardware(paths + extra_paths, load_manifests(paths + extra_paths))
+    base = load_frames(paths)
+    # The split is made on --data alone; --extra rows come after them in one frame.
+    sp = make_split(args.split, base, k=args.folds, seed=args.seed)
+    frame = concat_frames([base, load_frames(extra_paths)]) if extra_paths else base
     frame.y = {"latency": frame.y["latency"]}
-    sp = make_split(args.split, frame, k=args.folds, seed=args.seed)
+    extra_rows = np.arange(len(base), len(frame))
     if sp.unavailable or not sp.folds:
         print(f"error: split {args.split} is unavailable on {args.data}: {sp.unavailable}",
               file=sys.stderr)
@@ -127,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                 n_test[name, fi], n_groups[name, fi] = len(te), len(np.unique(frame.group[tr]))
                 tasks.append((name, fi, tr, np.concatenate([te, tr]) if frac == 1.0 else te,
                               args.seed + fi))
+                if frac == 1.0 and len(extra_rows):
+                    # Never the test groups' kernels (a kernel in both is one group).
+                    add = extra_rows[~np.isin(frame.group[extra_rows], frame.group[te])]
+                    both = np.concatenate([tr, add])
+                    n_groups["extra", fi] = len(np.unique(frame.group[both]))
+                    tasks.append(("extra", fi, both, te, args.seed + fi))
     bar = tqdm(total=len(tasks), desc="fits", unit="fit", file=sys.stderr,
                disable=args.json and not sys.stderr.isatty())
     rows_of = {(t[0], t[1]): t[3] for t in tasks}
@@ -162,11 +189,23 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     res = {"data": args.data, "split": args.split, "folds": len(sp.folds), "seed": args.seed,
            "draws": args.draws, "curve": rows}
+    if len(extra_rows):
+        te_all, cost, value = [], [], []
+        for fi in range(len(sp.folds)):
+            idx, out, _ = results["extra", fi]
+            te_all.append(idx)
+            cost.append(out["rank_cost"])
+            value.append(out["value"])
+        res["extra"] = {"data": args.extra, "rows": int(len(extra_rows)),
+                        "train_groups_per_fold": float(np.mean(
+                            [n_groups["extra", fi] for fi in range(len(sp.folds))])),
+                        **_metrics(frame, np.concatenate(te_all), np.concatenate(cost),
+                                   np.concatenate(value))}
     if len(rows) > 1:
         x = np.log2([r["train_groups_per_fold"] for r in rows])
         res["kendall_tau_gain_per_doubling"] = float(np.polyfit(x, [r["kendall_tau"]
                                                                     for r in rows], 1)[0])
-    ceiling = noise_ceiling(frame, ["latency"])
+    ceiling = noise_ceiling(base, ["latency"])
     if ceiling.get("available") and "latency" in ceiling:
         res["noise_ceiling"] = {k: ceiling["latency"][k] for k in ("kendall_tau", "mape")}
     if args.overfit:
@@ -181,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['fraction']:8.3g} {r['train_groups_per_fold']:7.0f} "
               + " ".join(f"{r.get(k, float('nan')):17.3f}" for k in KEYS))
+    if "extra" in res:
+        e = res["extra"]
+        print(f"{'+extra':>8s} {e['train_groups_per_fold']:7.0f} "
+              + " ".join(f"{e.get(k, float('nan')):17.3f}" for k in KEYS)
+              + f"   (all of --data's training groups plus {args.extra})")
     for r in rows:
         if "train_fit_kendall_tau" in r:
             print(f"tau on its own training rows (fraction {r['fraction']:g}): "

@@ -106,3 +106,22 @@ def test_hardware_notice_knows_every_dataset_machine(tmp_path):
     mf.write_text(json.dumps(m))
     assert hardware_notice(tmp_path / "m", {"id": "bbbb"}) is None
     assert "cccc" in hardware_notice(tmp_path / "m", {"id": "cccc"})
+
+
+def test_learning_curve_extra_adds_training_groups_and_keeps_the_test_rows(dataset, second,
+                                                                          model_dir, capsys):
+    from benchmarks.learning_curve import main as curve
+
+    rc = curve(["--data", str(dataset), "--extra", str(second), "--model", str(model_dir),
+                "--fractions", "1", "--folds", "2", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    full, extra = res["curve"][0], res["extra"]
+    added = len(set(load_frame(str(second)).group))
+    assert extra["rows"] == len(load_frame(str(second)))
+    assert extra["train_groups_per_fold"] == full["train_groups_per_fold"] + added
+    for k in ("kendall_tau", "top1_slowdown", "mape"):
+        assert k in extra and k in full
+    with pytest.raises(SystemExit) as exc:
+        curve(["--data", str(dataset), "--extra", str(dataset), "--model", str(model_dir)])
+    assert exc.value.code == 2 and "--extra repeats a dataset" in capsys.readouterr().err

@@ -332,7 +332,8 @@ def training_manifest(data_path: str, dataset_manifest: dict | list[dict], data:
     record = {"path": str(data_path),
               "name": "+".join(str(m.get("name")) for m in manifests), **data,
               "hardware_id": first.get("hardware", {}).get("id"),
-              "dataset_updated": max(str(m.get("updated")) for m in manifests),
+              "dataset_updated": max((str(m["updated"]) for m in manifests
+                                      if m.get("updated")), default=None),
               "instructions_source": "callgrind `instructions` where measured, "
                                      "else `static_instructions`"}
     if len(manifests) > 1:

@@ -30,8 +30,7 @@ def _progress(quiet: bool):
 def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark, read_calibration
-    from costmodel.model.datasets import (check_same_hardware, data_paths, load_frames,
-                                          load_manifests)
+    from costmodel.model.datasets import data_paths, load_frames, load_manifests
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
     from costmodel.model.train import fit, training_manifest
@@ -52,8 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
     dmanifests = load_manifests(paths)
-    check_same_hardware(paths, dmanifests)
-    frame = load_frames(paths, progress=_progress(args.quiet))
+    frame = load_frames(paths, progress=_progress(args.quiet))   # checks one CPU first
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
     if machine is not None:

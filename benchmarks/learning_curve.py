@@ -37,10 +37,6 @@ from costmodel.cli_args import int_at_least, positive_int, random_seed, shipped 
 KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "tenset_top1",
         "mape")
 
-def _resolved(p: str) -> str:
-    return str(Path(p).resolve())
-
-
 def _metrics(frame, idx: np.ndarray, cost: np.ndarray, value: np.ndarray | None) -> dict:
     from costmodel.model.data import group_index
     from costmodel.model.metrics import ranking_metrics, regression_metrics
@@ -108,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
+    from costmodel.errors import InputError
     from costmodel.model.artifact import read_manifest
     from costmodel.model.datasets import (check_same_hardware, concat_frames, data_paths,
                                           load_frames, load_manifests)
@@ -117,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     machine = read_manifest(args.model).get("machine", {})
     paths = data_paths(args.data)
     extra_paths = data_paths(args.extra) if args.extra else []
-    if set(map(_resolved, paths)) & set(map(_resolved, extra_paths)):
-        ap.error("--extra repeats a dataset of --data")
     if extra_paths:
+        try:   # data_paths' own check: no dataset twice, by resolved path
+            data_paths(f"{args.data},{args.extra}")
+        except InputError:
+            ap.error("--extra repeats a dataset of --data")
         check_same_hardware(paths + extra_paths, load_manifests(paths + extra_paths))
     base = load_frames(paths)
     # The split is made on --data alone; --extra rows come after them in one frame.

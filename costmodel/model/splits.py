@@ -45,7 +45,7 @@ def _by_units(name: str, unit_of: np.ndarray, units: list[str], k: int,
         if test.all() or not test.any():
             continue
         folds.append((np.flatnonzero(~test), np.flatnonzero(test)))
-        held.append(sorted(chunk))
+        held.append(sorted(map(str, chunk)))  # plain str: the report prints the list
     return Split(name, folds, held)
 
 

@@ -9,8 +9,8 @@ do, not what it scores. `costmodel train` now fits such a weight on held-out row
 (``regression_tree_weight``, train.choose_tree_weight), so w = 1 here is the model as
 trained, and the others shrink it further.
 
-    .venv/bin/python benchmarks/roofline_blend.py [--data datasets/cpu-v4]
-        [--model models/default] [--splits unseen_models unseen_families] [--json]
+    .venv/bin/python benchmarks/roofline_blend.py [--data D[,D2,...]]
+        [--model models/default] [--splits unseen_models unseen_families] [--jobs 2] [--json]
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from costmodel.cli_args import shipped  # noqa: E402
+from costmodel.cli_args import positive_int, shipped  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: models/default's training data (one CPU: the Zen 5 collections).
+DEFAULT_DATA = ("cpu-v2", "cpu-v5", "cpu-v6")
 SPLITS = ("random_within_groups", "unseen_shapes", "unseen_families", "unseen_models")
 
 
@@ -40,23 +42,27 @@ def blend_mape(y: np.ndarray, model: np.ndarray, roof: np.ndarray) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     from costmodel.model import baselines
     from costmodel.model.artifact import load
-    from costmodel.model.data import load_frame
+    from costmodel.model.datasets import data_paths, load_frames
     from costmodel.model.evaluate import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=shipped("datasets/cpu-v4"))
+    ap.add_argument("--data", default=",".join(shipped(f"datasets/{d}") for d in DEFAULT_DATA),
+                    help="dataset directory, or several of one CPU joined by commas "
+                         "(default: models/default's training data)")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (as costmodel eval)")
     ap.add_argument("--splits", nargs="+", choices=SPLITS,
                     default=["unseen_models", "unseen_families"])
+    ap.add_argument("--jobs", type=positive_int, default=1,
+                    help="folds trained at once in worker processes (same figures)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     machine = load(args.model).manifest.get("machine", {})
-    frame = load_frame(args.data)
+    frame = load_frames(data_paths(args.data))
     out = {}
     for split in args.splits:
         preds: dict = {}
-        evaluate(frame, ["latency"], machine, splits=[split], predictions=preds)
+        evaluate(frame, ["latency"], machine, splits=[split], predictions=preds, jobs=args.jobs)
         p = preds[split]["latency"]
         te = p["rows"]
         roof = baselines.roofline_latency(frame.flops[te], frame.bytes[te], frame.pad[te],

@@ -402,7 +402,8 @@ def _parsed_args(main, argv, monkeypatch) -> argparse.Namespace:
     ("grpc_load", {"model": "models/default"}),
     ("cross_machine_agreement", {"a": "datasets/cpu-v2", "b": "datasets/cpu-v3"}),
     ("scale", {"out": "benchmarks/results/scale.json"}),
-    ("roofline_blend", {"data": "datasets/cpu-v4", "model": "models/default"}),
+    ("roofline_blend", {"data": "datasets/cpu-v2,datasets/cpu-v5,datasets/cpu-v6",
+                        "model": "models/default"}),
     ("ranking_headroom", {"data": "datasets/cpu-v4"}),
 ])
 def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monkeypatch):
@@ -410,8 +411,9 @@ def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monk
     monkeypatch.delenv("MODEL", raising=False)
     main = _benchmark(name)
     args = _parsed_args(main, [], monkeypatch)
-    for attr, rel in attrs.items():
-        assert getattr(args, attr) == shipped(rel) == str(CHECKOUT / rel)
+    for attr, rel in attrs.items():  # (a comma list: each dataset of one CPU)
+        assert getattr(args, attr) == ",".join(shipped(r) for r in rel.split(",")) \
+            == ",".join(str(CHECKOUT / r) for r in rel.split(","))
     # A path the user types stays as typed (relative to the working directory).
     typed = [] if name == "cross_machine_agreement" else [f"--{next(iter(attrs))}"]
     args = _parsed_args(main, [*typed, "mine/x"], monkeypatch)

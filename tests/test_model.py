@@ -307,14 +307,21 @@ def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):
         rule = manifest["intervals"][name]
         if rule["dispatch_column"] is None or h.target.transform != "log":
             continue  # (log1p values are clipped at 0, so value x/ w does not invert)
-        novel = h.novelty.is_novel(Xk) if h.novelty is not None else np.zeros(len(Xk), bool)
+        assert rule["novel_rule"] == "structure"
+        novel = h.structure.is_new(Xk)
         disp = Xk[:, cols.index(rule["dispatch_column"])] > 0
         w = np.where(disp, rule["dispatch_log_half_width"], rule["log_half_width"])
         ok = ~novel
         z = m.heads[name].target.forward(pred.values[name][ok])
         np.testing.assert_allclose(m.heads[name].target.forward(pred.upper[name][ok]) - z,
                                    w[ok], rtol=1e-6, atol=1e-9)
-    assert (out / "novelty.npy").is_file() and "novelty.npy" in manifest["files"]
+    assert (out / "structure.npy").is_file() and "structure.npy" in manifest["files"]
+    # The rule as the manifest spells it, rebuilt from the copied files alone, agrees.
+    spec = json.loads((out / "structure.json").read_text())
+    refs = np.load(out / "structure.npy", allow_pickle=False)
+    S = Xk[:, [cols.index(c) for c in spec["columns"]]].astype(np.float32).astype(np.float64)
+    d2 = (S ** 2).sum(1)[:, None] + (refs ** 2).sum(1)[None, :] - 2.0 * S @ refs.T
+    assert np.array_equal(d2.min(1) > spec["same_below"], novel)
     # The ensemble is summed in float64, so ONNX Runtime's thread split does not matter and
     # the output is the exact sum (the numpy forest's float64 sum) rounded to float32 (twice
     # with a margin: the ensemble's output, then the sum with the margin).

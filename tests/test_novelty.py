@@ -1,8 +1,10 @@
-"""Wider intervals for unfamiliar kernels (costmodel/model/novelty.py), on a model trained with
-`costmodel train` on a real measured dataset of matmul and transpose kernels."""
+"""Wider intervals for kernels of a new structure (costmodel/model/structure.py; models of
+format 4 and older: the distance test of novelty.py), on a model trained with `costmodel
+train` on a real measured dataset of matmul and transpose kernels."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 
 import costmodel
 from costmodel.dataset import load as load_dataset
-from costmodel.model import ChecksumMismatchError
+from costmodel.model import ArtifactError, ChecksumMismatchError
 from costmodel.programs import FAMILIES
 
 
@@ -18,7 +20,8 @@ def test_unfamiliar_kernels_get_the_out_of_family_half_width(dataset, model_dir)
     model = costmodel.load(model_dir)
     for t in model.targets:
         h = model.heads[t]
-        assert h.novelty is not None and h.q_novel is not None and h.q_novel >= h.q
+        assert h.structure is not None and h.q_novel is not None and h.q_novel >= h.q
+        assert h.novelty is None  # format 5: the distance test is no longer trained
     # Static instruction counts, not latency: the tiny dataset's latencies are microseconds
     # timed live, and on some machines their held-out-family residuals came out no larger
     # than a held-out group's (q_novel == q), with cm-features-2 and -3 alike.
@@ -29,7 +32,12 @@ def test_unfamiliar_kernels_get_the_out_of_family_half_width(dataset, model_dir)
     rng = np.random.default_rng(0)
     fam = FAMILIES["softmax"]  # a family the model never saw
     unseen = fam.render(fam.sample_shape(rng))
-    for ir, q in ((seen, h.q), (unseen, h.q_novel)):
+    # A matmul of a shape no training kernel has: a seen structure, so the ordinary band.
+    mm = FAMILIES["matmul"]
+    trained = set(programs.column("ir").to_pylist())
+    new_shape = next(ir for ir in (mm.render(mm.sample_shape(rng)) for _ in range(50))
+                     if ir not in trained)
+    for ir, q in ((seen, h.q), (new_shape, h.q), (unseen, h.q_novel)):
         pred = model.predict(ir, schedules=[{}], targets="instructions")
         z = np.log(pred.values["instructions"])
         np.testing.assert_allclose(np.log(pred.upper["instructions"]) - z, q, rtol=1e-9)
@@ -41,20 +49,50 @@ def test_unfamiliar_kernels_get_the_out_of_family_half_width(dataset, model_dir)
     np.testing.assert_allclose(width, [h.q, h.q_novel], rtol=1e-9)
 
 
-def test_novelty_files_are_checksummed_and_recorded(model_dir, tmp_path):
+def test_structure_files_are_checksummed_and_recorded(model_dir, tmp_path):
     import shutil
 
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    assert {"novelty.json", "novelty.npy"} <= set(manifest["files"])
-    spec = json.loads((model_dir / "novelty.json").read_text())
-    refs = np.load(model_dir / "novelty.npy", allow_pickle=False)
-    assert refs.shape == (refs.shape[0], len(spec["columns"])) and refs.shape[0] >= 2
-    assert np.isfinite(spec["threshold"]) and spec["quantile"] == 0.5
+    assert {"structure.json", "structure.npy"} <= set(manifest["files"])
+    assert "novelty.json" not in manifest["files"] and manifest["format_version"] == 5
+    spec = json.loads((model_dir / "structure.json").read_text())
+    refs = np.load(model_dir / "structure.npy", allow_pickle=False)
+    # Two families, each one structure (transpose: two permutations at most).
+    assert refs.shape[1] == len(spec["columns"]) and 2 <= refs.shape[0] <= 4
+    assert not any("extent" in c or "ngram" in c or "flops" in c for c in spec["columns"])
     bad = tmp_path / "bad"
     shutil.copytree(model_dir, bad)
-    np.save(bad / "novelty.npy", refs * 2, allow_pickle=False)
-    with pytest.raises(ChecksumMismatchError, match="novelty.npy"):
+    np.save(bad / "structure.npy", refs * 2, allow_pickle=False)
+    with pytest.raises(ChecksumMismatchError, match="structure.npy"):
         costmodel.load(bad)
+    # A structure file naming a column the model does not keep is refused, not half-read.
+    spec["columns"][0] = "no.such.column"
+    (bad / "structure.json").write_text(json.dumps(spec))
+    np.save(bad / "structure.npy", refs, allow_pickle=False)
+    m = json.loads((bad / "manifest.json").read_text())
+    for f in ("structure.json", "structure.npy"):
+        m["files"][f] = hashlib.sha256((bad / f).read_bytes()).hexdigest()
+    (bad / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="malformed structure files"):
+        costmodel.load(bad)
+
+
+def test_structure_test_matches_the_brute_force():
+    """Rows equal to a reference (also after a float32 round trip) are seen, any other row
+    new; one kernel's candidates (the fast path) and mixed rows decide alike."""
+    from costmodel.model.structure import Structure
+
+    rng = np.random.default_rng(0)
+    refs = np.log1p(rng.integers(0, 9, size=(6, 5))).astype(float)
+    st = Structure.build(np.hstack([np.zeros((6, 1)), refs]), np.arange(1, 6))
+    assert len(st.refs) == len(np.unique(refs, axis=0))
+    other = refs[0] + np.array([0, 0, 0.01, 0, 0])
+    rows = np.vstack([refs[[3, 1]], other, refs[[5]]])
+    X = np.hstack([rng.normal(size=(4, 1)), rows]).astype(np.float32)  # col 0 is ignored
+    assert st.is_new(X).tolist() == [False, False, True, False]
+    assert st.is_new(np.repeat(X[[2]], 7, axis=0)).all()
+    assert not st.is_new(np.repeat(X[[0]], 7, axis=0)).any()
+    assert st.is_new(X[:0]).shape == (0,)
 
 
 def test_distance_dedupes_rows_exactly():

@@ -7,8 +7,9 @@ Layout of a model directory::
     preprocess.json      kept feature columns (by name)
     heads.json           per target: transform, conformal half-width, chosen ranking head,
                          the regression head's base margin (offset.py), if any
-    novelty.json/.npy    the novelty test for wider intervals on unfamiliar kernels
-                         (novelty.py): columns, scaling, threshold; reference kernels
+    structure.json/.npy  the test for wider intervals on kernels of a structure no
+                         training kernel shares (structure.py): columns; reference rows
+                         (format <= 4: novelty.json/.npy, the distance test of novelty.py)
     <target>.reg.ubj     XGBoost regression head (log target)
     <target>.rank.ubj    XGBoost ranking head
 
@@ -42,6 +43,7 @@ from costmodel.model.novelty import Novelty
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.predictor import CostModel
 from costmodel.model.preprocess import Preprocessor
+from costmodel.model.structure import Structure
 from costmodel.model.targets import TARGETS
 
 FORMAT = "costmodel-model"
@@ -53,8 +55,11 @@ FORMAT = "costmodel-model"
 #: (``regression_dispatch_tree_weight``, and per root-op family
 #: ``regression_dispatch_family_weights`` over ``family_column``), which format-3 code
 #: would silently ignore.
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+#: 5: the novel half-width goes to kernels of a new structure (structure.json / .npy)
+#: instead of far ones (novelty.json / .npy, no longer written), which format-4 code would
+#: silently never apply.
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 _sha256 = file_sha256
@@ -245,6 +250,12 @@ def _write_into(model: CostModel, out: Path) -> None:
         np.save(out / "novelty.npy", novelty.refs, allow_pickle=False)
         _write_json(out / "novelty.json", novelty.to_json(model.pre.names))
         files["novelty.npy"] = files["novelty.json"] = None
+    structure = next((h.structure for h in model.heads.values() if h.structure is not None),
+                     None)
+    if structure is not None:  # shared by every head, like the novelty test
+        np.save(out / "structure.npy", structure.refs, allow_pickle=False)
+        _write_json(out / "structure.json", structure.to_json(model.pre.names))
+        files["structure.npy"] = files["structure.json"] = None
     manifest = dict(model.manifest)
     manifest.update({
         "format": FORMAT, "format_version": FORMAT_VERSION, "feature_schema": FEATURE_SCHEMA,
@@ -304,7 +315,7 @@ def verify(path: str | os.PathLike) -> dict:
 
 
 def _load_head(path: Path, name: str, h: dict, pre: Preprocessor,
-               novelty: Novelty | None) -> TargetHeads:
+               novelty: Novelty | None, structure: Structure | None) -> TargetHeads:
     """One target's heads from its heads.json entry and booster files."""
     reg = xgb.Booster(params={"nthread": 1})
     reg.load_model(str(path / h["regression"]))
@@ -318,8 +329,9 @@ def _load_head(path: Path, name: str, h: dict, pre: Preprocessor,
                        rank_weight=float(h.get("rank_weight", 0.0)),
                        offset=RooflineOffset.from_json(h.get("regression_offset"), pre.names),
                        tree_weight=float(h.get("regression_tree_weight", 1.0)))
-    if novelty is not None and h.get("conformal_log_half_width_novel") is not None:
-        head.novelty = novelty
+    if (novelty is not None or structure is not None) and \
+            h.get("conformal_log_half_width_novel") is not None:
+        head.novelty, head.structure = novelty, structure
         head.q_novel = float(h["conformal_log_half_width_novel"])
     if h.get("conformal_log_half_width_dispatch") is not None:
         col = h.get("dispatch_column")
@@ -362,12 +374,20 @@ def load(path: str | os.PathLike) -> CostModel:
                                         np.load(path / "novelty.npy", allow_pickle=False))
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"{path}: malformed novelty files: {exc}") from None
+    structure = None
+    if (path / "structure.json").is_file() and "structure.json" in manifest["files"]:
+        try:
+            structure = Structure.from_json(json.loads((path / "structure.json").read_text()),
+                                            pre.names,
+                                            np.load(path / "structure.npy", allow_pickle=False))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{path}: malformed structure files: {exc}") from None
     heads = {}
     for name, h in heads_json.items():
         if name not in TARGETS:
             raise ArtifactError(f"{path}: unknown target {name!r}")
         try:
-            heads[name] = _load_head(path, name, h, pre, novelty)
+            heads[name] = _load_head(path, name, h, pre, novelty, structure)
         except ArtifactError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

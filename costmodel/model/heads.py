@@ -14,6 +14,7 @@ from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
 from costmodel.model.novelty import Novelty, is_dispatch
 from costmodel.model.offset import RooflineOffset
+from costmodel.model.structure import Structure
 from costmodel.model.targets import Target
 
 REG_PARAMS = {"objective": "reg:squarederror", "eta": 0.1, "max_depth": 6,
@@ -194,6 +195,9 @@ class TargetHeads:
     #: ``dispatch_tree_weight``. Real matmuls run near the roofline, real convolutions not.
     dispatch_family_weights: dict[int, float] | None = None
     family_col: int | None = None
+    #: The test of kernels of a structure no training kernel shares (structure.py); where
+    #: set, it decides who gets ``q_novel`` instead of ``novelty``.
+    structure: Structure | None = None
 
     def half_width(self, X: np.ndarray, *, one_kernel: bool = False) -> float | np.ndarray:
         """Conformal half-width per row (log scale). ``one_kernel``: every row is the same
@@ -202,7 +206,9 @@ class TargetHeads:
             return self.q
         rows = X[:1] if one_kernel else X
         q = np.full(len(rows), self.q)
-        if self.novelty is not None and self.q_novel is not None:
+        if self.structure is not None and self.q_novel is not None:
+            q = np.where(self.structure.is_new(rows), self.q_novel, q)
+        elif self.novelty is not None and self.q_novel is not None:
             q = np.where(self.novelty.is_novel(rows), self.q_novel, q)
         if self.q_dispatch is not None and self.dispatch_col is not None:
             q = np.where(is_dispatch(rows, self.dispatch_col), np.maximum(q, self.q_dispatch), q)
@@ -225,8 +231,8 @@ class TargetHeads:
         wd = np.full(len(X), self.dispatch_tree_weight)
         if self.dispatch_family_weights and self.family_col is not None:
             codes = np.asarray(X[:, self.family_col], dtype=np.float64)
-            for code, w in self.dispatch_family_weights.items():
-                wd[codes == code] = w
+            for code, wf in self.dispatch_family_weights.items():
+                wd[codes == code] = wf
         return np.where(is_dispatch(X, self.dispatch_col), wd, self.tree_weight)
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:

@@ -238,20 +238,29 @@ def export(model_dir: str, out: str | None = None) -> Path:
 def _intervals(model, model_dir: str, outdir: Path, files: dict) -> dict:
     """The predictive-interval rule per target, for a C++ caller to reproduce ``predict``'s
     bands: value x/ exp(w) with w the largest that applies of ``log_half_width``,
-    ``novel_log_half_width`` (the kernel is novel by novelty.json / novelty.npy, copied
-    here: RMS distance of its standardized kernel columns to the nearest reference row
-    above ``threshold``) and ``dispatch_log_half_width`` (the input column
-    ``dispatch_column`` is > 0: a real model's dispatch)."""
+    ``novel_log_half_width`` and ``dispatch_log_half_width`` (the input column
+    ``dispatch_column`` is > 0: a real model's dispatch). ``novel_rule`` says when the
+    kernel is novel: "structure" (structure.json / structure.npy, copied here: the sum over
+    its ``columns`` of squared differences to the nearest reference row, expanded as
+    |x|^2 + |r|^2 - 2 x.r in float64 from the float32 inputs, exceeds ``same_below``) or, for
+    models of format 4 and older, "distance" (novelty.json / novelty.npy: RMS distance of its
+    standardized kernel columns to the nearest reference row above ``threshold``)."""
     import shutil
     out = {}
+    rule = None
+    if any(h.q_novel is not None for h in model.heads.values()):
+        rule = "structure" if any(h.structure is not None for h in model.heads.values()) \
+            else "distance"
     for name, h in model.heads.items():
         out[name] = {"coverage": 1.0 - h.alpha, "log_half_width": h.q,
                      "novel_log_half_width": h.q_novel,
+                     "novel_rule": None if h.q_novel is None else rule,
                      "dispatch_log_half_width": h.q_dispatch,
                      "dispatch_column": None if h.dispatch_col is None
                      else model.pre.names[h.dispatch_col]}
-    if any(h.q_novel is not None for h in model.heads.values()):
-        for f in ("novelty.json", "novelty.npy"):
+    if rule is not None:
+        stem = "structure" if rule == "structure" else "novelty"
+        for f in (f"{stem}.json", f"{stem}.npy"):
             shutil.copyfile(Path(model_dir) / f, outdir / f)
             files[f] = {"sha256": hashlib.sha256((outdir / f).read_bytes()).hexdigest()}
     return out

@@ -14,11 +14,11 @@ from costmodel.model.heads import (BLEND_GRID, TARGET_PARAMS, TargetHeads, fit_r
                                    fit_regression, margin, refit_regression, within_group_std)
 from costmodel.model.intervals import conformal_quantile, interval
 from costmodel.model.metrics import ranking_metrics, regression_metrics
-from costmodel.model.novelty import (DISPATCH_COLUMN, DISPATCH_FOLDS, MIN_THRESHOLD,
-                                     NOVEL_QUANTILE, Novelty, family_root, is_dispatch)
+from costmodel.model.novelty import DISPATCH_COLUMN, DISPATCH_FOLDS, family_root, is_dispatch
 from costmodel.model.offset import OFFSET_TARGETS, RooflineOffset
 from costmodel.model.preprocess import Preprocessor
 from costmodel.model.splits import holdout_groups
+from costmodel.model.structure import Structure, structure_columns
 from costmodel.model.targets import TARGETS
 
 #: The feature column of a kernel's root-op family (an index into ir.families.FAMILIES).
@@ -62,8 +62,9 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     val_idx, cal_idx, fit_idx = holdout_groups(frame.group, (0.15, 0.15), seed)
     pre = Preprocessor.fit(frame.X[fit_idx])
     X = pre.transform(frame.X)
-    novelty, held_out = _novelty(frame, pre, X, fit_idx, val_idx, cal_idx, seed)
+    held_out = _held_out_families(frame, cal_idx, seed)
     dcol = pre.names.index(DISPATCH_COLUMN) if DISPATCH_COLUMN in pre.names else None
+    structure = Structure.build(X, structure_columns(pre.names, N_BASE, pre.kept))
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
     recipe: dict[str, dict] = {}
@@ -95,8 +96,11 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         # Held-out tree outputs (trees, offset, truth): out-of-family and out-of-model
         # refits, made once and used for both the tree weight and the interval widths.
         by_family = held_out is not None and len(c) > 0
-        fam = (_held_out_parts(X, zr, z, off, fv[~held_out[fv]], np.flatnonzero(held_out & ok),
-                               reg_rounds, seed, ws, rp) if by_family else None)
+        fam_keep = fam_test = fam_new = None
+        if by_family:
+            fam_keep, fam_test = fv[~held_out[fv]], np.flatnonzero(held_out & ok)
+        fam = (_held_out_parts(X, zr, z, off, fam_keep, fam_test, reg_rounds, seed, ws, rp)
+               if by_family else None)
         per_model = (_out_of_model_parts(X, zr, z, off, ok, np.concatenate([fv, c]), frame.model,
                                          is_dispatch(X, dcol), reg_rounds, seed, ws, rp)
                      if dcol is not None and len(c) else [])
@@ -104,6 +108,12 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             val = (margin(reg, X[v]), off(X[v]), z[v]) if len(v) else None
             h.tree_weight = choose_tree_weight([p for p in (val, fam, _pooled(per_model))
                                                 if p is not None])
+        if fam is not None:
+            # The wider band goes to kernels of a new structure (structure.py), so it is
+            # calibrated on held-out families' rows whose structure the refit had not seen
+            # (two families may share one: both convolution layouts).
+            new = structure.build_from(X[fam_keep]).is_new(X[fam_test])
+            fam_new = tuple(a[new] for a in fam) if new.any() else None
         h.rank_source, h.rank_weight = _choose_ordering(h, X[v], z[v], g[v])
         if off is not None and per_model:
             # Real models' dispatches in training are few; on a new model the trees'
@@ -119,9 +129,9 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         zc, cc = h.predict_log_and_cost(X[c]) if len(c) else (np.zeros(0), np.zeros(0))
         h.q = conformal_quantile(z[c] - zc, alpha) if len(c) else float("inf")
         if by_family:
-            h.novelty = novelty
-            h.q_novel = h.q if fam is None else max(
-                h.q, conformal_quantile(_residuals(fam, h.tree_weight), alpha))
+            h.structure = structure
+            h.q_novel = h.q if fam_new is None else max(
+                h.q, conformal_quantile(_residuals(fam_new, h.tree_weight), alpha))
         if per_model:
             # Exchangeable units are models, not rows (a model's dispatches err together):
             # take each held-out model's own conformal quantile and the largest of them. With
@@ -147,7 +157,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m
         if say:
-            novel = "" if h.q_novel is None else f", novel kernels x/ {np.exp(h.q_novel):.3f}"
+            novel = "" if h.q_novel is None else f", kernels of a new structure x/ {np.exp(h.q_novel):.3f}"
             if h.q_dispatch is not None:
                 novel += f", real-model dispatches x/ {np.exp(h.q_dispatch):.3f}"
             trees = "" if off is None else f"trees weigh {h.tree_weight:.2f} over the roofline; "
@@ -166,27 +176,16 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     return pre, heads, info
 
 
-def _novelty(frame: Frame, pre: Preprocessor, X: np.ndarray, fit_idx, val_idx, cal_idx,
-             seed: int) -> tuple[Novelty | None, np.ndarray | None]:
-    """The novelty test over kernel-level columns (novelty.py), and a mask of the rows whose
-    families the out-of-family residuals hold out (None, None with fewer than two families
-    or no calibration rows)."""
+def _held_out_families(frame: Frame, cal_idx: np.ndarray, seed: int) -> np.ndarray | None:
+    """A mask of the rows whose families the out-of-family residuals hold out (a third of
+    the families), or None with fewer than two families or no calibration rows."""
     root = np.array([family_root(f) for f in frame.family])
     fams = np.unique(root)
     if len(fams) < 2 or not len(cal_idx):
-        return None, None
-    cols = np.flatnonzero(pre.kept < N_BASE)
-    fv = np.concatenate([fit_idx, val_idx])
-    # Threshold: how far calibration kernels lie from the kernels the heads were fit on.
-    probe = Novelty.build(X[fv], cols, np.arange(len(fit_idx)))
-    d = probe.distance(X[cal_idx])
-    novelty = Novelty.build(X, cols, fit_idx)  # references: every training kernel
-    # Floored: where calibration kernels repeat fit kernels (small datasets) the quantile is
-    # 0, and float32 round-off alone (~1e-8) must not make a training kernel novel.
-    novelty.threshold = max(float(np.quantile(d[np.isfinite(d)], NOVEL_QUANTILE)), MIN_THRESHOLD)
+        return None
     rng = np.random.default_rng(seed)
     held = rng.choice(fams, size=max(1, len(fams) // 3), replace=False)
-    return novelty, np.isin(root, held)
+    return np.isin(root, held)
 
 
 #: Candidate weights of the regression trees over the roofline offset (``offset + w * trees``).

@@ -115,3 +115,50 @@ def test_distance_dedupes_rows_exactly():
     assert len(uniq) == 5 and np.array_equal(uniq[inv], X)
     uniq1, inv1 = _distinct_rows(one)
     assert len(uniq1) == 1 and not inv1.any()
+
+
+def test_format_4_models_keep_the_distance_test(dataset, model_dir, tmp_path):
+    """A format-4 model (novelty.json / novelty.npy, no structure files) still loads, and its
+    novel half-width goes to the kernels its distance test calls far, also in the ONNX
+    export's interval rule."""
+    from costmodel.model.novelty import Novelty
+    from tests.model_edit import edited_copy
+
+    model = costmodel.load(model_dir)
+    samples, programs, _ = load_dataset(dataset)
+    seen = programs.column("ir").to_pylist()[0]
+    fam = FAMILIES["softmax"]
+    unseen = fam.render(fam.sample_shape(np.random.default_rng(0)))
+    Xk = model.pre.transform(np.vstack([model.features(seen, [{}]),
+                                        model.features(unseen, [{}])]))
+    cols = model.heads["instructions"].structure.cols
+    nov = Novelty.build(Xk[:1], cols, np.arange(1))
+    nov.threshold = 1e-3  # the training kernel is its own reference; the softmax is far
+    old = tmp_path / "format4"
+
+    def downgrade(m: dict) -> None:
+        m["format_version"] = 4
+        del m["files"]["structure.json"], m["files"]["structure.npy"]
+        for f in ("novelty.json", "novelty.npy"):
+            m["files"][f] = hashlib.sha256((old / f).read_bytes()).hexdigest()
+
+    def write_novelty(_: dict) -> None:
+        for f in ("structure.json", "structure.npy"):
+            (old / f).unlink()
+        np.save(old / "novelty.npy", nov.refs, allow_pickle=False)
+        (old / "novelty.json").write_text(json.dumps(nov.to_json(model.pre.names)))
+
+    edited_copy(model_dir, old, heads=write_novelty, manifest=downgrade)
+    m4 = costmodel.load(old)
+    h = m4.heads["instructions"]
+    assert h.structure is None and h.novelty is not None
+    pred = m4.predict(features=np.vstack([model.features(seen, [{}]),
+                                          model.features(unseen, [{}])]),
+                      targets="instructions")
+    width = np.log(pred.upper["instructions"]) - np.log(pred.values["instructions"])
+    np.testing.assert_allclose(width, [h.q, h.q_novel], rtol=1e-9)
+    pytest.importorskip("onnxmltools")
+    from costmodel.model.onnx_export import export
+    out = export(str(old), str(tmp_path / "onnx"))
+    rule = json.loads((out / "manifest.json").read_text())["intervals"]["instructions"]
+    assert rule["novel_rule"] == "distance" and (out / "novelty.npy").is_file()

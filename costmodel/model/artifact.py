@@ -352,6 +352,18 @@ def _load_head(path: Path, name: str, h: dict, pre: Preprocessor,
     return head
 
 
+def _side_test(path: Path, manifest: dict, stem: str, cls, names: list[str]):
+    """The interval test kept in ``<stem>.json`` / ``<stem>.npy`` (``cls.from_json``), or
+    None when the model has none."""
+    if not ((path / f"{stem}.json").is_file() and f"{stem}.json" in manifest["files"]):
+        return None
+    try:
+        return cls.from_json(json.loads((path / f"{stem}.json").read_text()), names,
+                             np.load(path / f"{stem}.npy", allow_pickle=False))
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}: malformed {stem} files: {exc}") from None
+
+
 def load(path: str | os.PathLike) -> CostModel:
     """Load a verified model directory."""
     if not isinstance(path, (str, os.PathLike)):
@@ -366,22 +378,8 @@ def load(path: str | os.PathLike) -> CostModel:
         raise ArtifactError(f"{path}: malformed model file: {exc}") from None
     if not isinstance(heads_json, dict):
         raise ArtifactError(f"{path}: heads.json is not an object of targets")
-    novelty = None
-    if (path / "novelty.json").is_file() and "novelty.json" in manifest["files"]:
-        try:
-            novelty = Novelty.from_json(json.loads((path / "novelty.json").read_text()),
-                                        pre.names,
-                                        np.load(path / "novelty.npy", allow_pickle=False))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path}: malformed novelty files: {exc}") from None
-    structure = None
-    if (path / "structure.json").is_file() and "structure.json" in manifest["files"]:
-        try:
-            structure = Structure.from_json(json.loads((path / "structure.json").read_text()),
-                                            pre.names,
-                                            np.load(path / "structure.npy", allow_pickle=False))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path}: malformed structure files: {exc}") from None
+    novelty = _side_test(path, manifest, "novelty", Novelty, pre.names)
+    structure = _side_test(path, manifest, "structure", Structure, pre.names)
     heads = {}
     for name, h in heads_json.items():
         if name not in TARGETS:

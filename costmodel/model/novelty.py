@@ -1,5 +1,9 @@
 """Wider predictive intervals for kernels unlike any the model was trained on.
 
+The distance test below is what models of format 4 and older use (still read and applied);
+format-5 models judge a kernel by its structure instead (structure.py), which tells a new
+family from a new shape. This module also tells real models' dispatches (the end).
+
 Split-conformal intervals are calibrated on held-out *groups* of families the model has
 seen; on a kernel of an unseen family the residuals are larger and the band undercovers
 (`costmodel eval`: 0.70 on unseen families at 90% nominal). Training therefore also takes
@@ -80,12 +84,19 @@ class Novelty:
 
     @classmethod
     def from_json(cls, d: dict, names: list[str], refs: np.ndarray) -> Novelty:
-        cols = np.asarray([names.index(c) for c in d["columns"]], dtype=np.int64)
-        refs = np.asarray(refs, dtype=np.float32)
-        if refs.ndim != 2 or refs.shape[1] != len(cols):
-            raise ValueError(f"references of shape {refs.shape} for {len(cols)} columns")
+        cols, refs = columns_and_refs(d, names, refs, np.float32)
         return cls(cols, np.asarray(d["center"], dtype=np.float64),
                    np.asarray(d["scale"], dtype=np.float64), refs, float(d["threshold"]))
+
+
+def columns_and_refs(d: dict, names: list[str], refs: np.ndarray,
+                     dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A kept test's column indices (by name) and its reference rows, checked to match."""
+    cols = np.asarray([names.index(c) for c in d["columns"]], dtype=np.int64)
+    refs = np.asarray(refs, dtype=dtype)
+    if refs.ndim != 2 or refs.shape[1] != len(cols):
+        raise ValueError(f"references of shape {refs.shape} for {len(cols)} columns")
+    return cols, refs
 
 
 def _distinct_rows(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

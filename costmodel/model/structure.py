@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.model.novelty import columns_and_refs
+
 #: Kernel columns that change with shapes, not structure (features.py's names).
 SHAPE_COLUMNS = re.compile(r"extent|flops|bytes|intensity|iterations|innermost|ngram|"
                            r"log_n_edges|transcendental")
@@ -78,8 +80,4 @@ class Structure:
 
     @classmethod
     def from_json(cls, d: dict, names: list[str], refs: np.ndarray) -> Structure:
-        cols = np.asarray([names.index(c) for c in d["columns"]], dtype=np.int64)
-        refs = np.asarray(refs, dtype=np.float64)
-        if refs.ndim != 2 or refs.shape[1] != len(cols):
-            raise ValueError(f"references of shape {refs.shape} for {len(cols)} columns")
-        return cls(cols, refs)
+        return cls(*columns_and_refs(d, names, refs, np.float64))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.model.novelty import columns_and_refs
+from costmodel.model.novelty import _distinct_rows, columns_and_refs
 
 #: Kernel columns that change with shapes, not structure (features.py's names).
 SHAPE_COLUMNS = re.compile(r"extent|flops|bytes|intensity|iterations|innermost|ngram|"
@@ -63,11 +63,8 @@ class Structure:
         if len(self.refs) == 0:
             return np.ones(len(X), dtype=bool)
         S = np.asarray(X[:, self.cols], dtype=np.float32).astype(np.float64)
-        first = S[:1]
-        if (S == first).all():  # one kernel's candidates: one comparison
-            return np.full(len(X), bool(self._far(first)[0]))
-        uniq, inv = np.unique(S, axis=0, return_inverse=True)
-        return self._far(uniq)[inv.ravel()]
+        uniq, inv = _distinct_rows(S)  # one kernel's candidates: one comparison pass
+        return self._far(uniq)[inv]
 
     def _far(self, S: np.ndarray) -> np.ndarray:
         # The same expansion as the ONNX graph (onnx_export), so both decide alike.

@@ -354,7 +354,7 @@ def test_every_sampled_schedule_of_every_family_is_accepted(model):
 def test_every_tuner_space_candidate_is_accepted():
     """The tuner's dispatch space (random schedules and local moves: cache levels added and
     dropped, pipelines, peeling, ukernels) on family kernels."""
-    from tuner.schedules.dispatch import DispatchTarget
+    from costmodel.programs.dispatch_target import DispatchTarget
     from tuner.schedules.space import DispatchSpace
 
     rng = np.random.default_rng(11)

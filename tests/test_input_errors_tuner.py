@@ -186,7 +186,7 @@ def test_an_im2col_matmul_whose_consumers_fuse_is_still_a_tuning_target():
     # IREE's configuration fuses the bias and relu after small_cnn's im2col matmul into one
     # generic; the ops up to the root still line up, so the matmul is tunable.
     from costmodel.programs import real_model_dispatches
-    from tuner.schedules.dispatch import analyze_dispatch, schedule_sticks
+    from costmodel.programs.dispatch_target import analyze_dispatch, schedule_sticks
     from tuner.schedules.model_flags import VARIANTS
 
     (d,) = [d for d in real_model_dispatches("small_cnn", VARIANTS["im2col"])

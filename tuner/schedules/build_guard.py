@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from costmodel.programs import Schedule
-from tuner.schedules.dispatch import DispatchTarget
+from costmodel.programs.dispatch_target import DispatchTarget
 from tuner.schedules.spec import tuning_spec
 
 #: A single entry's build may be this much slower than the base before it is dropped

@@ -29,7 +29,7 @@ from pathlib import Path
 from costmodel.distributed import Done, Executor, SchedulerError
 from costmodel.programs import Schedule
 from tuner.errors import StudyNotFoundError, TunerError
-from tuner.schedules.dispatch import DispatchTarget
+from costmodel.programs.dispatch_target import DispatchTarget
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.prior import prior_id
 from tuner.schedules.record import open_run_study, run_identity, stored_trials, study_name

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from costmodel.measure import LatencySettings, LoadedModule, make_inputs, time_callable
 from costmodel.programs import Schedule, quick_compile
-from tuner.schedules.dispatch import DispatchTarget
+from costmodel.programs.dispatch_target import DispatchTarget
 
 #: Timing settings for tuning trials: looser than dataset labels (+-3%, 0.6 s cap), since
 #: the winner is re-measured against the default before anything is returned.

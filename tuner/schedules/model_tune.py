@@ -37,7 +37,7 @@ from costmodel.distributed import Executor
 from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
 from tuner.schedules.build_guard import guard_entries
-from tuner.schedules.dispatch import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
+from costmodel.programs.dispatch_target import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.model_flags import (DATA_TILING, VARIANTS, FlagChoice, not_searched, pick,
                                          variants_for)
@@ -45,7 +45,7 @@ from tuner.schedules.prior import prior_id
 from tuner.schedules.record import (open_run_study, record_study, run_identity, stored_trials,
                                     study_name)
 from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
-from tuner.schedules.space import DispatchSpace
+from costmodel.programs.dispatch_space import DispatchSpace
 from tuner.schedules.spec import annotate_executables, tuning_spec
 from tuner.store import open_storage
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from costmodel.programs import REAL_MODELS, Schedule, real_model_dispatches
-from tuner.schedules.dispatch import DispatchTarget, analyze_dispatch, schedule_sticks
+from costmodel.programs.dispatch_target import DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
-from tuner.schedules.space import DispatchSpace
+from costmodel.programs.dispatch_space import DispatchSpace
 
 DEFAULT_CACHE = Path(os.environ.get("TUNER_CACHE_DIR",
                                     Path.home() / ".cache" / "costmodel-tuner")) / "schedules"

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from costmodel.programs import Schedule
-from tuner.schedules.dispatch import DispatchTarget
+from costmodel.programs.dispatch_target import DispatchTarget
 from tuner.schedules.measure import TrialResult
 from tuner.schedules.relative import level_tiles, relative_features
 

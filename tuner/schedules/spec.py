@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from iree.compiler import ir
 
 from costmodel.programs import Schedule
-from tuner.schedules.dispatch import DispatchTarget, _structured_ops
+from costmodel.programs.dispatch_target import DispatchTarget, _structured_ops
 
 _DEF_RE = re.compile(r"(%[\w$.-]+)(?::\d+)?\s*=")
 _USE_RE = re.compile(r"%[\w$.-]+")

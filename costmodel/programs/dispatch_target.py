@@ -1,4 +1,4 @@
-"""A dispatch as a tuning target: its root op, loop nest and IREE's default schedule.
+"""A dispatch as a schedule target: its root op, loop nest and IREE's default schedule.
 
 A dispatch is a standalone benchmark module (``costmodel.programs.Dispatch``) or any MLIR
 module with one ``hal.executable`` or one ``func.func`` holding linalg ops. IREE's

@@ -36,7 +36,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
     models = [] if args.real_models == "none" else (
         list(REAL_MODELS) if args.real_models == "all" else _csv(args.real_models))
     # Real-model dispatches first: they are few, and a run stopped early should have them.
-    items = real_model_items(models) if models else []
+    if args.dispatch_schedules and not models:
+        raise InputError("--dispatch-schedules samples real dispatches' schedules: "
+                         "give --real-models too")
+    items = real_model_items(models, schedules=args.dispatch_schedules, seed=args.seed,
+                             progress=not args.quiet) if models else []
     if args.samples:
         items += synthetic_items(families, args.samples, seed=args.seed,
                                  schedules_per_group=args.schedules_per_group,
@@ -52,6 +56,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     collection={"families": families, "samples": args.samples,
                                 "schedules_per_group": args.schedules_per_group,
                                 "seed": args.seed, "real_models": models,
+                                "dispatch_schedules": args.dispatch_schedules,
                                 "aligned_share": args.aligned_share})
     _summary(args.out, stats)
     if stats.interrupted:
@@ -158,6 +163,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="share of synthetic groups whose loop extents are all multiples of 16, "
                         "as real models' are (default 0: the plan earlier versions made)")
     p.add_argument("--real-models", default="none", help="'all', 'none' or a comma list")
+    p.add_argument("--dispatch-schedules", type=nonneg_int, default=0,
+                   help="sampled schedules per real-model dispatch, timed side by side with "
+                        "IREE's own (default 0: IREE's schedules only)")
     p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None, help="compile workers")
     p.add_argument("--time-cap", type=positive_float, default=1.0,

@@ -33,6 +33,7 @@ class WorkItem:
     entry: str | None = None
     fixed_inputs: tuple = field(default=())  # e.g. the repeat count of dispatch benchmarks
     ir: str | None = None  # stored IR to re-measure as is (noise runs)
+    root_index: int | None = None  # real dispatch with an explicit schedule: its root op
 
     def render(self) -> str:
         """The MLIR text to compile (re-rendered in the worker: items stay small to ship)."""
@@ -42,11 +43,22 @@ class WorkItem:
             from costmodel.programs import real_model_dispatches
             for d in real_model_dispatches(self.model):
                 if d.name == self.dispatch:
-                    return d.mlir
+                    return d.mlir if self.root_index is None else _with_schedule(
+                        d.mlir, self.root_index, self.schedule)
             raise InputError(f"model {self.model} has no dispatch {self.dispatch}")
         from costmodel.programs import FAMILIES, Schedule
         fam = FAMILIES[self.family]
         return fam.render(self.shape, Schedule.from_dict(self.schedule))
+
+
+def _with_schedule(mlir: str, root_index: int, schedule: dict) -> str:
+    """A dispatch module with IREE's schedules stripped and ``schedule`` on its root."""
+    from costmodel.programs import Schedule
+    from costmodel.programs.dispatch_target import attach_compilation_info
+    from costmodel.programs.dispatches import strip_schedules
+
+    return attach_compilation_info(strip_schedules(mlir), root_index,
+                                   Schedule.from_dict(schedule).to_attr())
 
 
 def sample_key(run: str, group_id: str, schedule: dict) -> str:
@@ -126,21 +138,73 @@ def synthetic_items(families: list[str], samples: int, *, schedules_per_group: i
 DISPATCH_VARIANTS = ((False, False), (True, False), (True, True), (False, True))
 
 
-def real_model_items(models: list[str], *, run: str = "main") -> list[WorkItem]:
+def real_model_items(models: list[str], *, run: str = "main", schedules: int = 0,
+                     seed: int = 0, progress: bool = False) -> list[WorkItem]:
+    """Every dispatch of ``models`` under IREE's own schedules (DISPATCH_VARIANTS), plus
+    ``schedules`` sampled schedules of its root in the same group, so the dataset has
+    real dispatches whose candidates differ in tiling and pipeline, not only in flags.
+
+    Sampling asks the compiler for the dispatch's root and default (two quick compiles);
+    dispatches whose root drops explicit schedules, and plain copies, keep only the
+    variants. The draw is seeded per dispatch, so a resumed run plans the same items.
+    """
     from costmodel.programs import REAL_MODELS, real_model_dispatches
 
     unknown = [m for m in models if m not in REAL_MODELS]
     if unknown:
         raise InputError(f"unknown real models {unknown}; known: {', '.join(REAL_MODELS)}")
+    if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 0:
+        raise InputError(f"schedules per dispatch must be an integer >= 0, got {schedules!r}")
+    dispatches = [d for model in models for d in real_model_dispatches(model)]
+    bar = None
+    if progress and schedules:
+        from tqdm import tqdm
+        bar = tqdm(total=len(dispatches), desc="plan dispatch schedules", unit="dispatch",
+                   dynamic_ncols=True)
     out = []
-    for model in models:
-        for d in real_model_dispatches(model):
-            for dt, uk in DISPATCH_VARIANTS:
-                sched = {"pipeline": None, "levels": {}, "peeling": False, "data_tiling": dt,
-                         "ukernels": uk}
-                out.append(WorkItem(
-                    key=sample_key(run, d.group_id, sched), run=run, group_id=d.group_id,
-                    family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=sched,
-                    is_default=True, pipeline=d.default_pipeline, data_tiling=dt, ukernels=uk,
-                    model=model, dispatch=d.name, entry=d.entry, fixed_inputs=(1,)))
+    for d in dispatches:
+        for dt, uk in DISPATCH_VARIANTS:
+            sched = {"pipeline": None, "levels": {}, "peeling": False, "data_tiling": dt,
+                     "ukernels": uk}
+            out.append(WorkItem(
+                key=sample_key(run, d.group_id, sched), run=run, group_id=d.group_id,
+                family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=sched,
+                is_default=True, pipeline=d.default_pipeline, data_tiling=dt, ukernels=uk,
+                model=d.model, dispatch=d.name, entry=d.entry, fixed_inputs=(1,)))
+        if schedules:
+            out.extend(_sampled_dispatch_items(d, schedules, run=run, seed=seed))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+#: Dispatch kinds with no compute root worth a schedule (plain copies).
+_UNSCHEDULED_KINDS = ("slow_memcpy",)
+
+
+def _sampled_dispatch_items(d, n: int, *, run: str, seed: int) -> list[WorkItem]:
+    from costmodel.errors import CostModelError
+    from costmodel.programs.dispatch_space import DispatchSpace
+    from costmodel.programs.dispatch_target import analyze_dispatch, schedule_sticks
+
+    if d.kind in _UNSCHEDULED_KINDS or d.name.startswith("_initializer"):
+        return []
+    try:
+        target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
+        if not schedule_sticks(target):
+            return []   # IREE rewrites this root before configuring it: configs are dropped
+    except CostModelError:
+        return []       # no single root op to schedule
+    rng = _family_rng(seed, f"dispatch:{d.model}:{d.name}")
+    out = []
+    for s in DispatchSpace(target).candidates(n, rng):
+        sd = s.to_dict()
+        out.append(WorkItem(
+            key=sample_key(run, d.group_id, sd), run=run, group_id=d.group_id,
+            family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=sd,
+            is_default=False, pipeline=s.pipeline, data_tiling=s.data_tiling,
+            ukernels=s.ukernels, model=d.model, dispatch=d.name, entry=d.entry,
+            fixed_inputs=(1,), root_index=target.root_index))
     return out

@@ -105,3 +105,11 @@ def test_collected_group_times_sampled_schedules_side_by_side(tmp_path, mlp_item
         else:
             assert r["error"]
     assert sum(r["feasible"] for r in rows if not r["is_default"]) >= 1
+    # A repeat run re-times the dispatch benchmark group (its entry takes a repeat count).
+    from costmodel.collect import noise_items, noise_report
+    repeat = noise_items(str(out), 7, seed=0)
+    assert len(repeat) == 7 and all(it.entry and it.fixed_inputs == (1,) for it in repeat)
+    collect(repeat, str(out), workers=1, time_cap_s=0.05, progress=False)
+    report = noise_report(str(out))
+    assert report["samples"] == sum(r["feasible"] for r in rows) and report["groups"] == 1
+    assert 0 <= report["latency_mape"] < 1 and -1 <= report["kendall_tau"] <= 1

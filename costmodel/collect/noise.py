@@ -13,6 +13,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from costmodel.collect.plan import WorkItem, sample_key
+from costmodel.programs.dispatch_target import BENCHMARK_ENTRY_RE
 from costmodel.dataset.store import DatasetError, load
 from costmodel.errors import InputError
 
@@ -29,7 +30,11 @@ def _check_run(run) -> None:
 
 def noise_items(root: str, samples: int, *, run: str = "repeat-1", seed: int = 0,
                 min_group: int = 4) -> list[WorkItem]:
-    """Whole candidate groups (synthetic, >= min_group feasible schedules) up to ``samples``."""
+    """Whole candidate groups (>= min_group feasible schedules) up to ``samples``.
+
+    Real dispatches' groups count when they have that many (``--dispatch-schedules``);
+    IREE's four flag variants alone are too alike to rank.
+    """
     _check_run(run)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise InputError(f"samples must be an integer >= 1, got {samples!r}")
@@ -37,13 +42,13 @@ def noise_items(root: str, samples: int, *, run: str = "repeat-1", seed: int = 0
     ir_by_hash = dict(zip(programs.column("ir_hash").to_pylist(),
                           programs.column("ir").to_pylist()))
     rows = [r for r in table.to_pylist()
-            if r["run"] == "main" and r["feasible"] and r["source"] == "synthetic"
-            and r["latency_median_s"] is not None]
+            if r["run"] == "main" and r["feasible"] and r["latency_median_s"] is not None]
     done = {r["sample_key"] for r in table.to_pylist() if r["run"] == run}
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         groups[r["group_id"]].append(r)
-    eligible = sorted(g for g, rs in groups.items() if len(rs) >= min_group)
+    eligible = sorted(g for g, rs in groups.items() if len(rs) >= min_group and (
+        rs[0]["source"] == "synthetic" or not all(r["is_default"] for r in rs)))
     if not eligible:
         raise DatasetError(f"{root}: no candidate group has {min_group} feasible samples to repeat")
     rng = np.random.default_rng(seed)
@@ -60,8 +65,18 @@ def noise_items(root: str, samples: int, *, run: str = "repeat-1", seed: int = 0
                 shape=json.loads(r["shape_json"]), schedule=sched, is_default=r["is_default"],
                 pipeline=r["pipeline"], data_tiling=r["data_tiling"],
                 ukernels=r["ukernels"] != "none", model=r["model"], dispatch=r["dispatch"],
-                ir=ir_by_hash[r["ir_hash"]]))
+                ir=ir_by_hash[r["ir_hash"]], **_benchmark_entry(r, ir_by_hash[r["ir_hash"]])))
     return [it for it in items if it.key not in done] + [it for it in items if it.key in done]
+
+
+def _benchmark_entry(row: dict, ir: str) -> dict:
+    """A real dispatch is a benchmark module: an entry taking one repeat count, no inputs."""
+    if row["source"] != "real_model":
+        return {}
+    m = BENCHMARK_ENTRY_RE.search(ir)
+    if m is None:
+        raise DatasetError(f"sample {row['sample_key']}: stored dispatch IR has no benchmark entry")
+    return {"entry": m.group(1), "fixed_inputs": (1,)}
 
 
 def noise_report(root: str, *, run: str = "repeat-1") -> dict:

@@ -22,7 +22,7 @@ from costmodel.programs.constraints import check_tiles
 from costmodel.programs.dispatches import PIPELINE_RE, strip_schedules
 
 _EXPORT_RE = re.compile(r"hal\.executable\.export public @(\S+) ordinal")
-_ENTRY_RE = re.compile(r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
+BENCHMARK_ENTRY_RE = re.compile(r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
 _ELEM_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i8": 1, "i32": 4, "f64": 8, "i64": 8}
 #: Pipelines worth trying per root kind; IREE's own choice is always added first.
 _KIND_PIPELINES = {
@@ -137,7 +137,7 @@ def analyze_dispatch(mlir: str, *, name: str | None = None, entry: str | None = 
         m = _EXPORT_RE.search(mlir)
         name = m.group(1) if m else "dispatch"
     if entry is None:
-        m = _ENTRY_RE.search(mlir)
+        m = BENCHMARK_ENTRY_RE.search(mlir)
         entry = m.group(1) if m else None
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(mlir)  # keep a reference: ops die with their module

@@ -27,9 +27,18 @@ import numpy as np  # noqa: E402
 from costmodel.cli_args import positive_int, shipped  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-#: models/default's training data (one CPU: the Zen 5 collections).
-DEFAULT_DATA = ("cpu-v2", "cpu-v5", "cpu-v6")
 SPLITS = ("random_within_groups", "unseen_shapes", "unseen_families", "unseen_models")
+
+
+def training_data(manifest: dict) -> str:
+    """The datasets a model was trained on: paths inside the checkout are recorded relative
+    to it, so they resolve from any working directory."""
+    from costmodel.errors import InputError
+
+    path = (manifest.get("training_data") or {}).get("path")
+    if not path:
+        raise InputError("the model's manifest records no training data: give --data")
+    return ",".join(p if Path(p).is_absolute() else shipped(p) for p in path.split(","))
 
 
 def blend_mape(y: np.ndarray, model: np.ndarray, roof: np.ndarray) -> dict[str, float]:
@@ -46,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     from costmodel.model.evaluate import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=",".join(shipped(f"datasets/{d}") for d in DEFAULT_DATA),
+    ap.add_argument("--data", default=None,
                     help="dataset directory, or several of one CPU joined by commas "
-                         "(default: models/default's training data)")
+                         "(default: the model's training data, as its manifest records it)")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (as costmodel eval)")
     ap.add_argument("--splits", nargs="+", choices=SPLITS,
@@ -57,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="folds trained at once in worker processes (same figures)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    machine = load(args.model).manifest.get("machine", {})
-    frame = load_frames(data_paths(args.data))
+    manifest = load(args.model).manifest
+    machine = manifest.get("machine", {})
+    frame = load_frames(data_paths(args.data or training_data(manifest)))
     out = {}
     for split in args.splits:
         preds: dict = {}

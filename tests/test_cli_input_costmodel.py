@@ -402,8 +402,7 @@ def _parsed_args(main, argv, monkeypatch) -> argparse.Namespace:
     ("grpc_load", {"model": "models/default"}),
     ("cross_machine_agreement", {"a": "datasets/cpu-v2", "b": "datasets/cpu-v3"}),
     ("scale", {"out": "benchmarks/results/scale.json"}),
-    ("roofline_blend", {"data": "datasets/cpu-v2,datasets/cpu-v5,datasets/cpu-v6",
-                        "model": "models/default"}),
+    ("roofline_blend", {"model": "models/default"}),
     ("ranking_headroom", {"data": "datasets/cpu-v4"}),
 ])
 def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monkeypatch):
@@ -418,6 +417,21 @@ def test_benchmark_defaults_name_the_checkouts_files(name, attrs, tmp_path, monk
     typed = [] if name == "cross_machine_agreement" else [f"--{next(iter(attrs))}"]
     args = _parsed_args(main, [*typed, "mine/x"], monkeypatch)
     assert getattr(args, next(iter(attrs))) == "mine/x"
+
+
+def test_roofline_blend_reads_the_models_training_data_from_its_manifest(tmp_path, monkeypatch):
+    from benchmarks.roofline_blend import training_data
+    from costmodel.errors import InputError
+    from costmodel.model.artifact import load
+
+    monkeypatch.chdir(tmp_path)
+    manifest = load(shipped("models/default")).manifest
+    paths = training_data(manifest).split(",")
+    recorded = manifest["training_data"]["path"].split(",")
+    assert paths == [str(CHECKOUT / r) for r in recorded] and len(paths) >= 2
+    assert all((Path(p) / "manifest.json").exists() for p in paths)
+    with pytest.raises(InputError, match="give --data"):
+        training_data({"training_data": {}})
 
 
 def test_roofline_blend_weights_run_from_the_roofline_to_the_model():

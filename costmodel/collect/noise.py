@@ -13,7 +13,6 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from costmodel.collect.plan import WorkItem, sample_key
-from costmodel.programs.dispatch_target import BENCHMARK_ENTRY_RE
 from costmodel.dataset.store import DatasetError, load
 from costmodel.errors import InputError
 
@@ -73,6 +72,8 @@ def _benchmark_entry(row: dict, ir: str) -> dict:
     """A real dispatch is a benchmark module: an entry taking one repeat count, no inputs."""
     if row["source"] != "real_model":
         return {}
+    from costmodel.programs.dispatch_target import BENCHMARK_ENTRY_RE
+
     m = BENCHMARK_ENTRY_RE.search(ir)
     if m is None:
         raise DatasetError(f"sample {row['sample_key']}: stored dispatch IR has no benchmark entry")

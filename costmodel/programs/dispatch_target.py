@@ -22,7 +22,9 @@ from costmodel.programs.constraints import check_tiles
 from costmodel.programs.dispatches import PIPELINE_RE, strip_schedules
 
 _EXPORT_RE = re.compile(r"hal\.executable\.export public @(\S+) ordinal")
-BENCHMARK_ENTRY_RE = re.compile(r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
+#: The entry of a dispatch benchmark module: one i32 repeat count, no inputs.
+BENCHMARK_ENTRY_RE = re.compile(
+    r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
 _ELEM_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i8": 1, "i32": 4, "f64": 8, "i64": 8}
 #: Pipelines worth trying per root kind; IREE's own choice is always added first.
 _KIND_PIPELINES = {

@@ -180,16 +180,12 @@ def real_model_items(models: list[str], *, run: str = "main", schedules: int = 0
     return out
 
 
-#: Dispatch kinds with no compute root worth a schedule (plain copies).
-_UNSCHEDULED_KINDS = ("slow_memcpy",)
-
-
 def _sampled_dispatch_items(d, n: int, *, run: str, seed: int) -> list[WorkItem]:
     from costmodel.errors import CostModelError
     from costmodel.programs.dispatch_space import DispatchSpace
-    from costmodel.programs.dispatch_target import analyze_dispatch, schedule_sticks
+    from costmodel.programs.dispatch_target import COPY_KINDS, analyze_dispatch, schedule_sticks
 
-    if d.kind in _UNSCHEDULED_KINDS or d.name.startswith("_initializer"):
+    if d.kind in COPY_KINDS or d.name.startswith("_initializer"):
         return []
     try:
         target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)

@@ -25,6 +25,8 @@ _EXPORT_RE = re.compile(r"hal\.executable\.export public @(\S+) ordinal")
 #: The entry of a dispatch benchmark module: one i32 repeat count, no inputs.
 BENCHMARK_ENTRY_RE = re.compile(
     r"util\.func public @(\S+)\(%arg0: i32\)[^\n]*iree\.benchmark = \"dispatch\"")
+#: Dispatch kinds IREE names for plain copies: no compute root worth a schedule.
+COPY_KINDS = ("slow_memcpy",)
 _ELEM_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "i8": 1, "i32": 4, "f64": 8, "i64": 8}
 #: Pipelines worth trying per root kind; IREE's own choice is always added first.
 _KIND_PIPELINES = {
@@ -76,7 +78,7 @@ class DispatchTarget:
         return attach_compilation_info(self.mlir, self.root_index, schedule.to_attr())
 
 
-def _structured_ops(module: ir.Module) -> list[ir.Operation]:
+def structured_ops(module: ir.Module) -> list[ir.Operation]:
     found: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
@@ -93,7 +95,7 @@ def attach_compilation_info(mlir: str, root_index: int, attr: str) -> str:
     """Set ``compilation_info`` on the root_index-th structured op of ``mlir``."""
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(mlir)
-        ops = _structured_ops(module)
+        ops = structured_ops(module)
         if not 0 <= root_index < len(ops):
             raise DispatchError(f"root op #{root_index} not found ({len(ops)} linalg ops)")
         ops[root_index].attributes["compilation_info"] = ir.Attribute.parse(attr)
@@ -143,7 +145,7 @@ def analyze_dispatch(mlir: str, *, name: str | None = None, entry: str | None = 
         entry = m.group(1) if m else None
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(mlir)  # keep a reference: ops die with their module
-        sops = _structured_ops(module)
+        sops = structured_ops(module)
         # Up to the root the two must agree op for op; after it IREE's configuration may
         # have fused elementwise consumers (an im2col matmul's bias + relu become one).
         if len(sops) <= i or [o.name for o in sops[:i + 1]] != [o["name"] for o in ops[:i + 1]]:

@@ -10,7 +10,8 @@
 * ``record``: studies in a tuner store.
 """
 
-from costmodel.programs.dispatch_target import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
+from costmodel.programs.dispatch_target import (DispatchError, DispatchTarget, analyze_dispatch,
+                                                 schedule_sticks)
 from tuner.schedules.search import AUCBandit, TuneResult, tune
 from tuner.schedules.space import DispatchSpace, dispatch_space, params_of, schedule_from_params
 from tuner.schedules.spec import annotate_executables, tuning_spec

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from costmodel.distributed import Done, Executor, SchedulerError
 from costmodel.programs import Schedule
-from tuner.errors import StudyNotFoundError, TunerError
 from costmodel.programs.dispatch_target import DispatchTarget
+from tuner.errors import StudyNotFoundError, TunerError
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.prior import prior_id
 from tuner.schedules.record import open_run_study, run_identity, stored_trials, study_name

@@ -34,10 +34,12 @@ from costmodel.programs.compile import compile_command, first_error
 from costmodel.programs.dispatches import dump_dispatches
 from costmodel.dataset.fingerprint import hardware
 from costmodel.distributed import Executor
+from costmodel.programs.dispatch_space import DispatchSpace
+from costmodel.programs.dispatch_target import (COPY_KINDS, DispatchError, DispatchTarget,
+                                                 analyze_dispatch, schedule_sticks)
 from tuner.errors import TunerError
 from tuner.schedules.distributed import ClusterRun, check_on_cluster, tune_on_cluster
 from tuner.schedules.build_guard import guard_entries
-from costmodel.programs.dispatch_target import DispatchError, DispatchTarget, analyze_dispatch, schedule_sticks
 from tuner.schedules.measure import Runner, TrialResult
 from tuner.schedules.model_flags import (DATA_TILING, VARIANTS, FlagChoice, not_searched, pick,
                                          variants_for)
@@ -45,11 +47,9 @@ from tuner.schedules.prior import prior_id
 from tuner.schedules.record import (open_run_study, record_study, run_identity, stored_trials,
                                     study_name)
 from tuner.schedules.search import STRATEGY_NAMES, Trial, TuneResult, tune
-from costmodel.programs.dispatch_space import DispatchSpace
 from tuner.schedules.spec import annotate_executables, tuning_spec
 from tuner.store import open_storage
 
-_SKIP_KINDS = ("slow_memcpy",)
 #: Dispatches a data-tiled build adds to lay out weights and inputs (named by IREE).
 _ENCODING_PREFIX = "_encoding_"
 
@@ -175,7 +175,7 @@ def dispatch_targets(mlir: str, model_name: str, *, flags: tuple[str, ...] = (),
         on_dispatches(len(dispatches))
     out = []
     for d in dispatches:
-        if d.kind in _SKIP_KINDS:
+        if d.kind in COPY_KINDS:
             out.append(DispatchOutcome(None, d.name, skipped="plain copy, nothing to tune"))
             continue
         if d.name.startswith(_ENCODING_PREFIX):

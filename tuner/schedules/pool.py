@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from costmodel.programs import REAL_MODELS, Schedule, real_model_dispatches
-from costmodel.programs.dispatch_target import DispatchTarget, analyze_dispatch, schedule_sticks
-from tuner.schedules.measure import Runner, TrialResult
 from costmodel.programs.dispatch_space import DispatchSpace
+from costmodel.programs.dispatch_target import (COPY_KINDS, DispatchTarget, analyze_dispatch,
+                                                 schedule_sticks)
+from tuner.schedules.measure import Runner, TrialResult
 
 DEFAULT_CACHE = Path(os.environ.get("TUNER_CACHE_DIR",
                                     Path.home() / ".cache" / "costmodel-tuner")) / "schedules"
-_SKIP_KINDS = ("slow_memcpy",)  # plain copies: no compute root worth a schedule
 
 
 def suite_dispatches(limit: int = 20, cache: Path = DEFAULT_CACHE, *,
@@ -43,7 +43,7 @@ def suite_dispatches(limit: int = 20, cache: Path = DEFAULT_CACHE, *,
     def add(dispatches) -> bool:
         for d in dispatches:
             sig = d.name.split("_dispatch_", 1)[1].split("_", 1)[1]
-            if d.kind in _SKIP_KINDS or sig in seen or d.name.startswith("_initializer"):
+            if d.kind in COPY_KINDS or sig in seen or d.name.startswith("_initializer"):
                 continue    # (initializers run once, when the module loads)
             seen.add(sig)
             if _target_cache(cache, d) is None:

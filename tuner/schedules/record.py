@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tuner.errors import StudyNotFoundError
 from costmodel.programs.dispatch_target import DispatchTarget
+from tuner.errors import StudyNotFoundError
 from tuner.schedules.search import TuneResult
 from tuner.schedules.space import dispatch_space
 from tuner.store import MeasurementRecord, Store, StudyRecord, TrialRecord, open_storage

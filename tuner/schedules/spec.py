@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from iree.compiler import ir
 
 from costmodel.programs import Schedule
-from costmodel.programs.dispatch_target import DispatchTarget, _structured_ops
+from costmodel.programs.dispatch_target import DispatchTarget, structured_ops
 
 _DEF_RE = re.compile(r"(%[\w$.-]+)(?::\d+)?\s*=")
 _USE_RE = re.compile(r"%[\w$.-]+")
@@ -31,7 +31,7 @@ def root_dag(target: DispatchTarget) -> str:
     the constants its payload captures from outside, copied in)."""
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(target.mlir)
-        op = _structured_ops(module)[target.root_index]
+        op = structured_ops(module)[target.root_index]
         text = op.get_asm(use_local_scope=True, enable_debug_info=False)
         names = [v.get_name(use_local_scope=True) for v in op.operands]
         types = [str(v.type) for v in op.operands]

@@ -166,11 +166,8 @@ def real_model_items(models: list[str], *, run: str = "main", schedules: int = 0
         for dt, uk in DISPATCH_VARIANTS:
             sched = {"pipeline": None, "levels": {}, "peeling": False, "data_tiling": dt,
                      "ukernels": uk}
-            out.append(WorkItem(
-                key=sample_key(run, d.group_id, sched), run=run, group_id=d.group_id,
-                family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=sched,
-                is_default=True, pipeline=d.default_pipeline, data_tiling=dt, ukernels=uk,
-                model=d.model, dispatch=d.name, entry=d.entry, fixed_inputs=(1,)))
+            out.append(_dispatch_item(d, run, sched, is_default=True,
+                                      pipeline=d.default_pipeline))
         if schedules:
             out.extend(_sampled_dispatch_items(d, schedules, run=run, seed=seed))
         if bar is not None:
@@ -194,13 +191,17 @@ def _sampled_dispatch_items(d, n: int, *, run: str, seed: int) -> list[WorkItem]
     except CostModelError:
         return []       # no single root op to schedule
     rng = _family_rng(seed, f"dispatch:{d.model}:{d.name}")
-    out = []
-    for s in DispatchSpace(target).candidates(n, rng):
-        sd = s.to_dict()
-        out.append(WorkItem(
-            key=sample_key(run, d.group_id, sd), run=run, group_id=d.group_id,
-            family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=sd,
-            is_default=False, pipeline=s.pipeline, data_tiling=s.data_tiling,
-            ukernels=s.ukernels, model=d.model, dispatch=d.name, entry=d.entry,
-            fixed_inputs=(1,), root_index=target.root_index))
-    return out
+    return [_dispatch_item(d, run, s.to_dict(), is_default=False, pipeline=s.pipeline,
+                           root_index=target.root_index)
+            for s in DispatchSpace(target).candidates(n, rng)]
+
+
+def _dispatch_item(d, run: str, schedule: dict, *, is_default: bool, pipeline: str | None,
+                   root_index: int | None = None) -> WorkItem:
+    """One candidate of a real dispatch's group: a benchmark module called with repeat 1."""
+    return WorkItem(
+        key=sample_key(run, d.group_id, schedule), run=run, group_id=d.group_id,
+        family=f"dispatch:{d.kind}", source="real_model", shape={}, schedule=schedule,
+        is_default=is_default, pipeline=pipeline, data_tiling=schedule["data_tiling"],
+        ukernels=schedule["ukernels"], model=d.model, dispatch=d.name, entry=d.entry,
+        fixed_inputs=(1,), root_index=root_index)

@@ -53,17 +53,24 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     checkpoint_every=args.checkpoint_every, progress=not args.quiet,
                     scheduler=resolve_scheduler(args.scheduler),
                     allow_mixed_hardware=args.allow_mixed_hardware,
-                    collection={"families": families, "samples": args.samples,
-                                "schedules_per_group": args.schedules_per_group,
-                                "seed": args.seed, "real_models": models,
-                                "dispatch_schedules": args.dispatch_schedules,
-                                "aligned_share": args.aligned_share})
+                    collection=collection_record(args, families, models))
     _summary(args.out, stats)
     if stats.interrupted:
         print("interrupted: finished samples are saved; run the same command to resume",
               file=sys.stderr)
         return 130
     return 0
+
+
+def collection_record(args: argparse.Namespace, families: list[str], models: list[str]) -> dict:
+    """What ``collect`` planned, for the manifest. Synthetic-plan settings are recorded only
+    when synthetic samples were planned (a real-models-only run drew no families)."""
+    synthetic = bool(args.samples)
+    return {"families": families if synthetic else [], "samples": args.samples,
+            "schedules_per_group": args.schedules_per_group if synthetic else None,
+            "aligned_share": args.aligned_share if synthetic else None,
+            "seed": args.seed, "real_models": models,
+            "dispatch_schedules": args.dispatch_schedules}
 
 
 def cmd_noise(args: argparse.Namespace) -> int:

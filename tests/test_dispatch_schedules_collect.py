@@ -113,3 +113,41 @@ def test_collected_group_times_sampled_schedules_side_by_side(tmp_path, mlp_item
     report = noise_report(str(out))
     assert report["samples"] == sum(r["feasible"] for r in rows) and report["groups"] == 1
     assert 0 <= report["latency_mape"] < 1 and -1 <= report["kendall_tau"] <= 1
+
+
+def test_manifest_records_synthetic_settings_only_when_synthetic_samples_were_planned():
+    from costmodel.cli import build_parser
+    from costmodel.cli_data import collection_record
+
+    parse = build_parser().parse_args
+    real = parse(["collect", "--real-models", "mlp", "--dispatch-schedules", "3", "--out", "x"])
+    rec = collection_record(real, ["matmul", "softmax"], ["mlp"])
+    assert rec["families"] == [] and rec["schedules_per_group"] is None
+    assert rec["aligned_share"] is None
+    assert rec["real_models"] == ["mlp"] and rec["dispatch_schedules"] == 3
+    both = parse(["collect", "--samples", "24", "--schedules-per-group", "6",
+                  "--real-models", "mlp", "--out", "x"])
+    rec = collection_record(both, ["matmul"], ["mlp"])
+    assert rec["families"] == ["matmul"] and rec["schedules_per_group"] == 6
+    assert rec["samples"] == 24 and rec["aligned_share"] == both.aligned_share
+
+
+def test_planning_caches_what_the_compiler_said_of_each_dispatch(tmp_path, monkeypatch,
+                                                                  mlp_items):
+    import costmodel.programs.dispatch_target as dt
+
+    monkeypatch.setenv("COSTMODEL_CACHE_DIR", str(tmp_path))
+    first = real_model_items(["mlp"], schedules=3, seed=0)
+    assert first == mlp_items
+    cached = sorted((tmp_path / "dispatch-targets").glob("*.json"))
+    assert cached
+
+    def no_compile(*a, **k):
+        raise AssertionError("planning compiled although the answer was cached")
+    monkeypatch.setattr(dt, "analyze_dispatch", no_compile)
+    assert real_model_items(["mlp"], schedules=3, seed=0) == first
+    cached[0].write_text("{not json")           # a damaged entry is asked again
+    monkeypatch.undo()
+    monkeypatch.setenv("COSTMODEL_CACHE_DIR", str(tmp_path))
+    assert real_model_items(["mlp"], schedules=3, seed=0) == first
+    assert json.loads(cached[0].read_text())["sticks"] in (True, False)

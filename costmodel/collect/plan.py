@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -178,22 +180,59 @@ def real_model_items(models: list[str], *, run: str = "main", schedules: int = 0
 
 
 def _sampled_dispatch_items(d, n: int, *, run: str, seed: int) -> list[WorkItem]:
-    from costmodel.errors import CostModelError
     from costmodel.programs.dispatch_space import DispatchSpace
-    from costmodel.programs.dispatch_target import COPY_KINDS, analyze_dispatch, schedule_sticks
+    from costmodel.programs.dispatch_target import COPY_KINDS
 
     if d.kind in COPY_KINDS or d.name.startswith("_initializer"):
         return []
-    try:
-        target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
-        if not schedule_sticks(target):
-            return []   # IREE rewrites this root before configuring it: configs are dropped
-    except CostModelError:
-        return []       # no single root op to schedule
+    target = _dispatch_target(d)
+    if target is None:
+        return []
     rng = _family_rng(seed, f"dispatch:{d.model}:{d.name}")
     return [_dispatch_item(d, run, s.to_dict(), is_default=False, pipeline=s.pipeline,
                            root_index=target.root_index)
             for s in DispatchSpace(target).candidates(n, rng)]
+
+
+def target_cache_dir() -> Path:
+    """Where planning keeps what the compiler said of each real dispatch."""
+    return Path(os.environ.get("COSTMODEL_CACHE_DIR", Path.home() / ".cache" / "costmodel")
+                ) / "dispatch-targets"
+
+
+def _dispatch_target(d):
+    """The dispatch's schedule target, or None when it has no schedulable root (no single
+    root op, or IREE rewrites the root and drops explicit configs).
+
+    Finding out costs two compiles per dispatch, and a resumed or extended collect plans the
+    same dispatches again, so the answer is cached per module text, IREE build and host CPU."""
+    from costmodel.dataset.fingerprint import hardware
+    from costmodel.errors import CostModelError
+    from costmodel.programs.dispatch_target import (analyze_dispatch, schedule_sticks,
+                                                    target_from_json, target_to_json)
+
+    hw = hardware()   # IREE's default schedule depends on its build and the host CPU
+    key = hashlib.sha256("\0".join((hw["iree_version"], str(hw["iree_target_cpu"]), d.name,
+                                     d.entry or "", d.mlir)).encode())
+    path = target_cache_dir() / f"{key.hexdigest()[:32]}.json"
+    try:
+        t = json.loads(path.read_text())
+        return target_from_json(t, d.mlir, d.entry) if t["sticks"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        pass   # not cached yet, or a damaged entry: ask the compiler again
+    try:
+        target = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
+        t = target_to_json(target, schedule_sticks(target))
+    except CostModelError:
+        target, t = None, {"sticks": False}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(t))
+        os.replace(tmp, path)
+    except OSError:
+        pass   # an unwritable cache only costs the compiles next time
+    return target if t["sticks"] else None
 
 
 def _dispatch_item(d, run: str, schedule: dict, *, is_default: bool, pipeline: str | None,

@@ -156,6 +156,26 @@ def analyze_dispatch(mlir: str, *, name: str | None = None, entry: str | None = 
                           entry=entry, consumer_spans_reduction=spans, root_text=root_text)
 
 
+def target_to_json(target: DispatchTarget, sticks: bool) -> dict:
+    """What ``analyze_dispatch`` and ``schedule_sticks`` found (two compiles), as JSON; the
+    module text and entry are the caller's to keep."""
+    return {"sticks": sticks, "name": target.name, "root_index": target.root_index,
+            "root_op": target.root_op, "ranges": list(target.loops.ranges),
+            "iterators": list(target.loops.iterators), "elem_bytes": target.elem_bytes,
+            "default": target.default.to_dict(), "pipelines": list(target.pipelines),
+            "spans": target.consumer_spans_reduction, "root_text": target.root_text}
+
+
+def target_from_json(t: dict, mlir: str, entry: str | None) -> DispatchTarget:
+    """The target ``target_to_json`` wrote, over the module text ``mlir``."""
+    return DispatchTarget(name=t["name"], mlir=mlir, root_index=t["root_index"],
+                          root_op=t["root_op"],
+                          loops=LoopInfo(tuple(t["ranges"]), tuple(t["iterators"])),
+                          elem_bytes=t["elem_bytes"], default=Schedule.from_dict(t["default"]),
+                          pipelines=tuple(t["pipelines"]), entry=entry,
+                          consumer_spans_reduction=t["spans"], root_text=t["root_text"])
+
+
 def _probe_schedule(target: DispatchTarget) -> Schedule:
     """The default with one vector tile changed: a config IREE would not pick itself."""
     levels = {k: list(v) for k, v in target.default.levels}

@@ -24,7 +24,8 @@ import numpy as np
 from costmodel.programs import REAL_MODELS, Schedule, real_model_dispatches
 from costmodel.programs.dispatch_space import DispatchSpace
 from costmodel.programs.dispatch_target import (COPY_KINDS, DispatchTarget, analyze_dispatch,
-                                                 schedule_sticks)
+                                                 schedule_sticks, target_from_json,
+                                                 target_to_json)
 from tuner.schedules.measure import Runner, TrialResult
 
 DEFAULT_CACHE = Path(os.environ.get("TUNER_CACHE_DIR",
@@ -96,24 +97,11 @@ def _target_cache(cache: Path, d) -> DispatchTarget | None:
     path = cache / f"{_slug(d.name)}.target.json"
     if path.exists():
         t = json.loads(path.read_text())
-        if not t.get("sticks", True):
-            return None
-        from costmodel.programs import LoopInfo
-        return DispatchTarget(name=t["name"], mlir=d.mlir, root_index=t["root_index"],
-                              root_op=t["root_op"],
-                              loops=LoopInfo(tuple(t["ranges"]), tuple(t["iterators"])),
-                              elem_bytes=t["elem_bytes"], default=Schedule.from_dict(t["default"]),
-                              pipelines=tuple(t["pipelines"]), entry=d.entry,
-                              consumer_spans_reduction=t["spans"], root_text=t["root_text"])
+        return target_from_json(t, d.mlir, d.entry) if t.get("sticks", True) else None
     cache.mkdir(parents=True, exist_ok=True)
     tg = analyze_dispatch(d.mlir, name=d.name, entry=d.entry)
     sticks = schedule_sticks(tg)
-    path.write_text(json.dumps({"sticks": sticks,
-        "name": tg.name, "root_index": tg.root_index, "root_op": tg.root_op,
-        "ranges": list(tg.loops.ranges), "iterators": list(tg.loops.iterators),
-        "elem_bytes": tg.elem_bytes, "default": tg.default.to_dict(),
-        "pipelines": list(tg.pipelines), "spans": tg.consumer_spans_reduction,
-        "root_text": tg.root_text}))
+    path.write_text(json.dumps(target_to_json(tg, sticks)))
     return tg if sticks else None
 
 

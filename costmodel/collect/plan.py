@@ -7,7 +7,6 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -194,12 +193,6 @@ def _sampled_dispatch_items(d, n: int, *, run: str, seed: int) -> list[WorkItem]
             for s in DispatchSpace(target).candidates(n, rng)]
 
 
-def target_cache_dir() -> Path:
-    """Where planning keeps what the compiler said of each real dispatch."""
-    return Path(os.environ.get("COSTMODEL_CACHE_DIR", Path.home() / ".cache" / "costmodel")
-                ) / "dispatch-targets"
-
-
 def _dispatch_target(d):
     """The dispatch's schedule target, or None when it has no schedulable root (no single
     root op, or IREE rewrites the root and drops explicit configs).
@@ -208,13 +201,14 @@ def _dispatch_target(d):
     same dispatches again, so the answer is cached per module text, IREE build and host CPU."""
     from costmodel.dataset.fingerprint import hardware
     from costmodel.errors import CostModelError
+    from costmodel.ir.native import cache_dir
     from costmodel.programs.dispatch_target import (analyze_dispatch, schedule_sticks,
                                                     target_from_json, target_to_json)
 
     hw = hardware()   # IREE's default schedule depends on its build and the host CPU
     key = hashlib.sha256("\0".join((hw["iree_version"], str(hw["iree_target_cpu"]), d.name,
                                      d.entry or "", d.mlir)).encode())
-    path = target_cache_dir() / f"{key.hexdigest()[:32]}.json"
+    path = cache_dir() / "dispatch-targets" / f"{key.hexdigest()[:32]}.json"
     try:
         t = json.loads(path.read_text())
         return target_from_json(t, d.mlir, d.entry) if t["sticks"] else None

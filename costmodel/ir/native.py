@@ -39,7 +39,8 @@ _P = ctypes.c_void_p
 _ARGS_FILL = [_P, _P, _P, ctypes.c_int, ctypes.c_int64] + [_P] * 11
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """$COSTMODEL_CACHE_DIR, default ~/.cache/costmodel (also planning's dispatch targets)."""
     return Path(os.environ.get("COSTMODEL_CACHE_DIR", Path.home() / ".cache" / "costmodel"))
 
 
@@ -50,7 +51,7 @@ def _build() -> Path | None:
         return None
     key = hashlib.sha256(_SOURCE.read_bytes() + str(lib.stat().st_size).encode()
                          + str(lib).encode()).hexdigest()[:16]
-    out = _cache_dir() / f"fastwalk-{key}.so"
+    out = cache_dir() / f"fastwalk-{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

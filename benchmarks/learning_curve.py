@@ -9,8 +9,8 @@ report the eval's metrics over the pooled test predictions, per share:
         [--fractions 0.25 0.5 1] [--draws 2] [--jobs 2] [--json]
 
 ``--extra D[,D2]`` adds the rows of more datasets of the same CPU to every fold's training
-rows at the full share (never to its test rows, and without the test groups' kernels), and
-reports that fit beside the curve, on the same test rows: what another collection is worth.
+rows at the full share (never to its test rows, and without the test groups' kernels or, on
+unseen families, the test families), and reports that fit beside the curve, on the same test rows: what another collection is worth.
 
 Beside them: how well the full-data model ranks its own training rows, the dataset's
 repeat-run noise ceiling, and the least-squares gain in Kendall tau per doubling of the
@@ -148,8 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                 tasks.append((name, fi, tr, np.concatenate([te, tr]) if frac == 1.0 else te,
                               args.seed + fi))
                 if frac == 1.0 and len(extra_rows):
-                    # Never the test groups' kernels (a kernel in both is one group).
-                    add = extra_rows[~np.isin(frame.group[extra_rows], frame.group[te])]
+                    # Never the test groups' kernels (a kernel in both is one group), and
+                    # on unseen families never the test families' other shapes either.
+                    unit = frame.family if args.split == "unseen_families" else frame.group
+                    add = extra_rows[~np.isin(frame.group[extra_rows], frame.group[te])
+                                     & ~np.isin(unit[extra_rows], unit[te])]
                     both = np.concatenate([tr, add])
                     n_groups["extra", fi] = len(np.unique(frame.group[both]))
                     tasks.append(("extra", fi, both, te, args.seed + fi))

@@ -122,6 +122,13 @@ def test_learning_curve_extra_adds_training_groups_and_keeps_the_test_rows(datas
     assert extra["train_groups_per_fold"] == full["train_groups_per_fold"] + added
     for k in ("kendall_tau", "top1_slowdown", "mape"):
         assert k in extra and k in full
+    # Held-out families stay unseen: the extra matmuls join only the fold testing transposes.
+    rc = curve(["--data", str(dataset), "--extra", str(second), "--model", str(model_dir),
+                "--split", "unseen_families", "--fractions", "1", "--folds", "2", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["extra"]["train_groups_per_fold"] == (res["curve"][0]["train_groups_per_fold"]
+                                                     + added / 2)
     with pytest.raises(SystemExit) as exc:
         curve(["--data", str(dataset), "--extra", str(dataset), "--model", str(model_dir)])
     assert exc.value.code == 2 and "--extra repeats a dataset" in capsys.readouterr().err

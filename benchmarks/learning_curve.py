@@ -10,7 +10,8 @@ report the eval's metrics over the pooled test predictions, per share:
 
 ``--extra D[,D2]`` adds the rows of more datasets of the same CPU to every fold's training
 rows at the full share (never to its test rows, and without the test groups' kernels or, on
-unseen families, the test families), and reports that fit beside the curve, on the same test rows: what another collection is worth.
+unseen families, the test families), and reports that fit beside the curve, on the same
+test rows: what another collection is worth.
 
 Beside them: how well the full-data model ranks its own training rows, the dataset's
 repeat-run noise ceiling, and the least-squares gain in Kendall tau per doubling of the

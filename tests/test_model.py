@@ -378,37 +378,6 @@ def test_noisy_latency_labels_weigh_less_in_training(dataset):
     assert recipes[1]["noisy_label_weight"] == NOISY_WEIGHT
 
 
-def test_real_model_latency_labels_weigh_more_in_training(dataset):
-    import dataclasses
-
-    from costmodel.model.data import load_frame
-    from costmodel.model.train import (NOISY_WEIGHT, REAL_MODEL_WEIGHT, fit, predict_rows,
-                                       row_weights)
-
-    frame = _flag_noisy(load_frame(str(dataset)))
-    assert REAL_MODEL_WEIGHT > 1
-    # Mark whole groups as real-model dispatches, as collection does.
-    groups = list(dict.fromkeys(frame.group))
-    real = np.isin(frame.group, groups[::2])
-    marked = dataclasses.replace(frame, source=np.where(real, "real_model", frame.source))
-    w = row_weights(marked, "latency")
-    expected = np.where(marked.noisy, NOISY_WEIGHT, 1.0) * np.where(real, REAL_MODEL_WEIGHT, 1.0)
-    np.testing.assert_allclose(w, expected)
-    assert row_weights(marked, "instructions") is None
-    clean = dataclasses.replace(marked, noisy=np.zeros(len(frame), dtype=bool))
-    np.testing.assert_allclose(row_weights(clean, "latency"),
-                               np.where(real, REAL_MODEL_WEIGHT, 1.0))
-    preds, recipes = [], []
-    for f in (frame, marked):
-        pre, heads, info = fit(f, ["latency"], seed=0)
-        preds.append(predict_rows(pre, heads, f.X)["latency"]["value"])
-        recipes.append(info["recipe"]["latency"])
-    assert not np.allclose(preds[0], preds[1])
-    assert recipes[0]["real_model_label_weight"] is None
-    assert recipes[1]["real_model_label_weight"] == REAL_MODEL_WEIGHT
-    assert recipes[1]["noisy_label_weight"] == NOISY_WEIGHT
-
-
 def test_eval_reports_clean_labels_beside_all_labels(dataset):
     import dataclasses
 

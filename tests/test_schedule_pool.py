@@ -88,3 +88,20 @@ def test_im2col_suite_adds_the_conv_models_im2col_dispatches_after_the_others(tm
     assert any("matmul_16x1024x27" in n for n in added)
     assert not [n for n in both if n.startswith("_initializer")]
     assert pool.suite_dispatches(len(plain) + 1, cache, im2col=True)[-1].name == added[0]
+
+
+def test_bench_cli_result_names_its_cost_model(tmp_path, model_dir, capsys):
+    """`tuner bench schedules` on a real measured pool (the suite's first dispatch, 2
+    candidates): the JSON result says which cost model it was run with, so result files
+    of different models are told apart."""
+    from tuner.cli import main as tuner_main
+
+    out = tmp_path / "res.json"
+    rc = tuner_main(["bench", "schedules", "--pool", "2", "--dispatches", "1", "--seeds", "0",
+                     "--cache-dir", str(tmp_path / "cache"), "--cost-model", str(model_dir),
+                     "--out", str(out), "--json", "--no-progress"])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res == json.loads(capsys.readouterr().out)
+    assert res["summary"]["cost_model"] == str(model_dir)  # outside the checkout: as given
+    assert res["summary"]["dispatches"] == 1

@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from costmodel.cli_args import check_out_dir, check_out_file, positive_int, random_seed
+from costmodel.cli_args import (as_recorded, check_out_dir, check_out_file, positive_int,
+                                 random_seed)
 from costmodel.errors import InputError
 from tuner.schedules.prior import DEFAULT_PRIOR
 
@@ -284,6 +285,8 @@ def _bench_schedules(args: argparse.Namespace) -> int:
                file=sys.stderr, disable=quiet)
     res = bench(pools, model, seeds=args.seeds, budget=args.budget, progress=bar.update)
     bar.close()
+    # Results files get compared across cost models: say which one this was.
+    res["summary"]["cost_model"] = as_recorded(str(args.cost_model))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
     if args.json:

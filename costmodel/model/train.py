@@ -28,29 +28,15 @@ MIN_ROWS = 12
 #: Training weight of a latency label flagged ``noisy`` (its timing CI never reached the
 #: target): such labels moved a median 34% between repeat runs, clean ones 6.4%.
 NOISY_WEIGHT = 0.2
-#: Latency weight of a real model's dispatch: they are 4% of the rows yet are what
-#: the tuner ranks. On six Zen 5 datasets, 2.5 (against 1) took the real-dispatch pools'
-#: TenSet score 0.323 -> 0.580 and top-1 slowdown 0.619 -> 0.254 (docs/cost-model-history.md).
-REAL_MODEL_WEIGHT = 2.5
 
 
 def row_weights(frame: Frame, name: str) -> np.ndarray | None:
-    """Per-row training weights of target ``name``, or None when all rows weigh 1.
+    """Per-row training weights of target ``name``: noisy timings count NOISY_WEIGHT.
 
-    Noisy timings count NOISY_WEIGHT; real-model dispatches count REAL_MODEL_WEIGHT times
-    as much. Only latency is timed; the other targets are deterministic compiler outputs."""
-    if name != "latency":
+    Only latency is timed; the other targets are deterministic compiler outputs."""
+    if name != "latency" or frame.noisy is None or not frame.noisy.any():
         return None
-    w = np.ones(len(frame))
-    if frame.noisy is not None:
-        w = np.where(frame.noisy, NOISY_WEIGHT, w)
-    w = np.where(frame.source == "real_model", w * REAL_MODEL_WEIGHT, w)
-    return None if np.all(w == 1.0) else w
-
-
-def _weight_if(applied: bool, weight: float) -> float | None:
-    """The recipe entry of a row weight: the weight when it was applied, else None."""
-    return weight if applied else None
+    return np.where(frame.noisy, NOISY_WEIGHT, 1.0)
 
 
 def stderr_say(msg: str) -> None:
@@ -157,11 +143,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
             h.q_dispatch, h.dispatch_col = max(h.q, qd), dcol
         recipe[name] = {"regression_rounds": int(reg_rounds),
                         "param_overrides": TARGET_PARAMS.get(name, {}),
-                        "noisy_label_weight": _weight_if(w is not None and frame.noisy is not None
-                                                         and frame.noisy.any(), NOISY_WEIGHT),
-                        "real_model_label_weight": _weight_if(
-                            w is not None and (frame.source == "real_model").any(),
-                            REAL_MODEL_WEIGHT),
+                        "noisy_label_weight": None if w is None else NOISY_WEIGHT,
                         "regression_offset": None if off is None else "log_roofline",
                         "tree_weight": h.tree_weight,
                         "dispatch_tree_weight": h.dispatch_tree_weight,

@@ -169,6 +169,7 @@ def _benchmark(name: str):
 @pytest.mark.parametrize("name, argv", [
     ("learning_curve", ["--seed", "-1"]),
     ("pool_transfer", ["--seed", "-1"]),
+    ("prior_ranking", ["--seed", "-1"]),
     ("scale", ["--seed", "-1"]),
     ("solver_regret", ["--seeds", "0", "-1"]),
 ])
@@ -398,6 +399,7 @@ def _parsed_args(main, argv, monkeypatch) -> argparse.Namespace:
     ("learning_curve", {"data": "datasets/cpu-v2", "model": "models/default"}),
     ("pool_transfer", {"data": "datasets/cpu-v2", "model": "models/default"}),
     ("real_dispatch_ranking", {"model": "models/default"}),
+    ("prior_ranking", {"model": "models/default"}),
     ("score", {"data": "datasets/cpu-v1"}),
     ("grpc_load", {"model": "models/default"}),
     ("cross_machine_agreement", {"a": "datasets/cpu-v2", "b": "datasets/cpu-v3"}),
@@ -481,6 +483,7 @@ def test_datasets_root_must_be_a_directory(tmp_path, capsys):
     ("learning_curve", ["--draws", "0"], "argument --draws: must be at least 1"),
     ("pool_transfer", ["--pool", "0"], "argument --pool: must be at least 1"),
     ("real_dispatch_ranking", ["--dispatches", "0"], "argument --dispatches: must be at least 1"),
+    ("prior_ranking", ["--pool", "0"], "argument --pool: must be at least 1"),
     ("solver_regret", ["--T", "9"], "argument --T: must be at least 10"),
     ("solver_regret", ["--plays", "0"], "argument --plays: must be at least 1"),
     ("grpc_load", ["--calls", "0"], "argument --calls: must be at least 1"),

@@ -1,0 +1,89 @@
+"""How well the schedule tuner's held-out prior ranks the real dispatches' measured pools.
+
+`tuner bench schedules` guides the search on each real model's dispatches with a schedule
+prior trained only on the *other* models' pools (tuner.schedules.bench.held_out_priors), and
+the prior reads the cost model's predicted latency relative to IREE's default as one of its
+features. So a cost model that ranks the pools better does not by itself make the tuner
+better (stop 39: it made it worse). This scores, per pool (its feasible members and IREE's
+default), the held-out prior's ranking and, beside it, that cost-model feature alone, with
+the eval's metrics (within-dispatch Kendall tau, top-1 / top-5 slowdown, TenSet top-k):
+
+    .venv/bin/python benchmarks/prior_ranking.py [--model models/default] [--pool 128]
+        [--dispatches 40] [--seed 0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.real_dispatch_ranking import KEYS, measured_pools  # noqa: E402
+from costmodel.cli_args import as_recorded, positive_int, random_seed, shipped  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=shipped("models/default"), help="cost model directory")
+    ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
+    ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
+    ap.add_argument("--seed", type=random_seed, default=0, help="the priors' XGBoost seed")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+
+    import costmodel
+    from costmodel.model.metrics import ranking_metrics
+    from tuner.schedules.bench import held_out_priors
+    from tuner.schedules.prior import records_from_pool
+
+    model = costmodel.load(args.model)
+    pools = measured_pools(args.pool, args.dispatches)
+    priors = held_out_priors(pools, model, seeds=(args.seed,))[args.seed]
+    if any(v is None for v in priors.values()):
+        print(f"error: the {len(pools)} pools come from one real model; a held-out prior "
+              "needs pools of another (raise --dispatches)", file=sys.stderr)
+        return 2
+    prior_cost, feature, lat, groups, gain, n = [], [], [], [], {}, 0
+    for p in pools:
+        rec = records_from_pool(p, model)  # row 0 is IREE's default (relative latency 0)
+        ok = np.isfinite(rec.y)
+        prior = priors[p.name]
+        prior_cost.append(prior.predict_rows(rec.X[ok]))
+        feature.append(rec.X[ok, -1])  # the cost model's log latency vs its default's
+        lat.append(np.exp(rec.y[ok]) * p.default_latency)  # seconds, as real_dispatch_ranking
+        groups.append(np.arange(n, n + int(ok.sum())))
+        n += int(ok.sum())
+        if rec.model not in gain:  # one prior per held-out model
+            score = prior.booster.get_score(importance_type="gain")
+            gain[rec.model] = score.get(f"f{rec.X.shape[1] - 1}", 0.0) / sum(score.values())
+    y = np.concatenate(lat)
+    res = {"cost_model": as_recorded(args.model), "dispatches": len(pools),
+           "candidates": int(len(y)), "seed": args.seed,
+           "prior": {k: ranking_metrics(np.concatenate(prior_cost), y, groups).get(k)
+                     for k in KEYS},
+           "cost_model_feature": {k: ranking_metrics(np.concatenate(feature), y, groups).get(k)
+                                  for k in KEYS},
+           # How much the priors lean on the cost model: its column's share of the total gain.
+           "cost_model_gain_share": float(np.mean(list(gain.values())))}
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(f"{len(pools)} real dispatches, {len(y)} measured candidates ({args.model}); "
+          f"the priors give the cost model {res['cost_model_gain_share']:.0%} of their gain")
+    print(f"{'':20s}" + "".join(f"{k:>18s}" for k in KEYS))
+    for who in ("prior", "cost_model_feature"):
+        row = res[who]
+        print(f"{who:20s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
+                                     for k in KEYS))
+    return 0
+
+
+if __name__ == "__main__":
+    from benchmarks._cli import run
+
+    run(main)

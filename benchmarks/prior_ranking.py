@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.real_dispatch_ranking import KEYS, measured_pools  # noqa: E402
+from benchmarks.real_dispatch_ranking import KEYS, measured_pools, print_table  # noqa: E402
 from costmodel.cli_args import as_recorded, positive_int, random_seed, shipped  # noqa: E402
 
 
@@ -75,11 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{len(pools)} real dispatches, {len(y)} measured candidates ({args.model}); "
           f"the priors give the cost model {res['cost_model_gain_share']:.0%} of their gain")
-    print(f"{'':20s}" + "".join(f"{k:>18s}" for k in KEYS))
-    for who in ("prior", "cost_model_feature"):
-        row = res[who]
-        print(f"{who:20s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
-                                     for k in KEYS))
+    print_table(res, ("prior", "cost_model_feature"))
     return 0
 
 

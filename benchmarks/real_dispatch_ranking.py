@@ -34,6 +34,16 @@ KEYS = ("kendall_tau", "pairwise_accuracy", "top1_slowdown", "top5_slowdown", "t
         "tenset_top5")
 
 
+def print_table(res: dict, rows: tuple[str, ...]) -> None:
+    """The metrics of ``res[who]`` for each of ``rows``, one line each ("-": not defined)."""
+    w = max(18, *(len(r) + 1 for r in rows))
+    print(f"{'':{w}s}" + "".join(f"{k:>18s}" for k in KEYS))
+    for who in rows:
+        row = res[who]
+        print(f"{who:{w}s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
+                                      for k in KEYS))
+
+
 def pool_rows(model, pool) -> tuple[np.ndarray, np.ndarray]:
     """Raw feature rows and measured latencies of a pool's feasible members, default first."""
     target = pool.target
@@ -102,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res, indent=1))
         return 0
     print(f"{len(pools)} real dispatches, {len(y)} measured candidates ({args.model})")
-    print(f"{'':18s}" + "".join(f"{k:>18s}" for k in KEYS))
-    for who in ("model", "roofline", "compiler_default", "random"):
-        row = res[who]
-        print(f"{who:18s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
-                                     for k in KEYS))
+    print_table(res, ("model", "roofline", "compiler_default", "random"))
     return 0
 
 

@@ -4,11 +4,14 @@ matches the work done, IREE's default is re-timed every round, and a rerun resum
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from costmodel.programs.dispatches import dump_dispatches
 from tuner.schedules.pool import main, measure_pools
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 
 MODEL = """func.func @main(%a: tensor<16x24xf32>, %b: tensor<24x32xf32>) -> tensor<16x32xf32> {
   %z = arith.constant 0.0 : f32
@@ -90,18 +93,36 @@ def test_im2col_suite_adds_the_conv_models_im2col_dispatches_after_the_others(tm
     assert pool.suite_dispatches(len(plain) + 1, cache, im2col=True)[-1].name == added[0]
 
 
-def test_bench_cli_result_names_its_cost_model(tmp_path, model_dir, capsys):
-    """`tuner bench schedules` on a real measured pool (the suite's first dispatch, 2
-    candidates): the JSON result says which cost model it was run with, so result files
-    of different models are told apart."""
-    from tuner.cli import main as tuner_main
+def test_bench_result_identifies_its_cost_model(tmp_path, model_dir):
+    """`tuner bench schedules` on a real measured pool (one dispatch, 3 candidates): the
+    result carries the cost model's identity (a checksum of its files), different for
+    another model, so result files of different models are told apart."""
+    import costmodel
+    from tuner.schedules.bench import bench
+    from tuner.schedules.prior import cost_model_id
 
+    pools, _, _ = _run(tmp_path / "schedules", dump_dispatches(MODEL, "poolmm")[:1])
+    ids = []
+    for path in (model_dir, DEFAULT_MODEL):
+        cm = costmodel.load(path)
+        res = bench(pools, cm, seeds=(0,), strategies=("random",))
+        assert res["summary"]["cost_model_id"] == cost_model_id(cm)
+        ids.append(res["summary"]["cost_model_id"])
+    assert len(set(ids)) == 2 and all(len(i) == 16 for i in ids)
+
+
+def test_bench_cli_records_the_cost_model_path(tmp_path, model_dir, capsys):
+    """The CLI's result (the suite's first dispatch, 2 candidates) also names the model
+    directory it was given."""
+    pytest.importorskip("optuna")  # the CLI runs the TPE baseline too (a bench extra)
+    import costmodel
+    from tuner.cli import main as tuner_main
+    from tuner.schedules.prior import cost_model_id
     out = tmp_path / "res.json"
-    rc = tuner_main(["bench", "schedules", "--pool", "2", "--dispatches", "1", "--seeds", "0",
-                     "--cache-dir", str(tmp_path / "cache"), "--cost-model", str(model_dir),
-                     "--out", str(out), "--json", "--no-progress"])
-    assert rc == 0
+    assert tuner_main(["bench", "schedules", "--pool", "2", "--dispatches", "1", "--seeds", "0",
+                       "--cache-dir", str(tmp_path / "cache"), "--cost-model", str(model_dir),
+                       "--out", str(out), "--json", "--no-progress"]) == 0
     res = json.loads(out.read_text())
     assert res == json.loads(capsys.readouterr().out)
     assert res["summary"]["cost_model"] == str(model_dir)  # outside the checkout: as given
-    assert res["summary"]["dispatches"] == 1
+    assert res["summary"]["cost_model_id"] == cost_model_id(costmodel.load(model_dir))

@@ -29,7 +29,7 @@ import numpy as np
 from costmodel.programs import Schedule
 from tuner.schedules.measure import TrialResult
 from tuner.schedules.pool import Pool
-from tuner.schedules.prior import SchedulePrior, records_from_pool
+from tuner.schedules.prior import SchedulePrior, cost_model_id, records_from_pool
 from tuner.schedules.search import STRATEGY_NAMES, _vec, search
 from tuner.schedules.space import dispatch_space, params_of, schedule_from_params
 
@@ -183,6 +183,8 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
     geo = lambda xs: math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None  # noqa: E731
     summary = {
         "dispatches": len(pools), "seeds": list(seeds), "budget": budget, "fraction": FRACTION,
+        # Results of different cost models get compared: the checksum of this one's files.
+        "cost_model_id": cost_model_id(cost_model),
         "pool_sizes": sorted({r["pool"] for r in rows}),
         "geomean_speedup_over_default": geo(tuner_speedups),
         "geomean_pool_best_speedup": geo(oracle_speedups),

@@ -43,14 +43,15 @@ def main(argv: list[str] | None = None) -> int:
 
     model = costmodel.load(args.model)
     pools = measured_pools(args.pool, args.dispatches)
-    priors = held_out_priors(pools, model, seeds=(args.seed,))[args.seed]
+    # Row 0 of each is IREE's default (relative latency 0).
+    recs = [records_from_pool(p, model) for p in pools]
+    priors = held_out_priors(pools, model, seeds=(args.seed,), records=recs)[args.seed]
     if any(v is None for v in priors.values()):
         print(f"error: the {len(pools)} pools come from one real model; a held-out prior "
               "needs pools of another (raise --dispatches)", file=sys.stderr)
         return 2
     prior_cost, feature, lat, groups, gain, n = [], [], [], [], {}, 0
-    for p in pools:
-        rec = records_from_pool(p, model)  # row 0 is IREE's default (relative latency 0)
+    for p, rec in zip(pools, recs):
         ok = np.isfinite(rec.y)
         prior = priors[p.name]
         prior_cost.append(prior.predict_rows(rec.X[ok]))

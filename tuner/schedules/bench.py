@@ -105,12 +105,15 @@ def _trial_summary(trials: dict[str, list[int]]) -> dict:
             "median_trial_ratio_tpe_over_tuner": ratio(med, "tpe")}
 
 
-def held_out_priors(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0,)
+def held_out_priors(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0,),
+                    records: Sequence | None = None
                     ) -> dict[int, dict[str, SchedulePrior | None]]:
     """Per seed and pool, a schedule prior trained only on pools of *other* real models (no
     dispatch of the same model, so no near-duplicate shapes leak into its own prior); one
-    fit per seed (its XGBoost seed) and model. The training rows are built once."""
-    recs = [records_from_pool(p, cost_model) for p in pools]
+    fit per seed (its XGBoost seed) and model. The training rows are built once, or given
+    as ``records`` (``records_from_pool`` of each pool, in order)."""
+    recs = (list(records) if records is not None
+            else [records_from_pool(p, cost_model) for p in pools])
     out: dict[int, dict[str, SchedulePrior | None]] = {}
     for seed in seeds:
         fits: dict[str, SchedulePrior | None] = {}

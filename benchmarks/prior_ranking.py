@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import costmodel
     from costmodel.model.metrics import ranking_metrics
     from tuner.schedules.bench import held_out_priors
-    from tuner.schedules.prior import records_from_pool
+    from tuner.schedules.prior import feature_names, records_from_pool
 
     model = costmodel.load(args.model)
     pools = measured_pools(args.pool, args.dispatches)
@@ -50,18 +50,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the {len(pools)} pools come from one real model; a held-out prior "
               "needs pools of another (raise --dispatches)", file=sys.stderr)
         return 2
+    col = feature_names().index("cost_model.log_latency_vs_default")  # the prior's input
     prior_cost, feature, lat, groups, gain, n = [], [], [], [], {}, 0
     for p, rec in zip(pools, recs):
         ok = np.isfinite(rec.y)
         prior = priors[p.name]
         prior_cost.append(prior.predict_rows(rec.X[ok]))
-        feature.append(rec.X[ok, -1])  # the cost model's log latency vs its default's
+        feature.append(rec.X[ok, col])
         lat.append(np.exp(rec.y[ok]) * p.default_latency)  # seconds, as real_dispatch_ranking
         groups.append(np.arange(n, n + int(ok.sum())))
         n += int(ok.sum())
         if rec.model not in gain:  # one prior per held-out model
             score = prior.booster.get_score(importance_type="gain")
-            gain[rec.model] = score.get(f"f{rec.X.shape[1] - 1}", 0.0) / sum(score.values())
+            gain[rec.model] = score.get(f"f{col}", 0.0) / sum(score.values())
     y = np.concatenate(lat)
     res = {"cost_model": as_recorded(args.model), "dispatches": len(pools),
            "candidates": int(len(y)), "seed": args.seed,

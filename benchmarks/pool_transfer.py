@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="measured pools (default: "
+                    "the tuner's cache; datasets/pools-zen5 ships)")
     args = ap.parse_args(argv)
 
     import costmodel
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from real_dispatch_ranking import measured_pools
 
     model = costmodel.load(args.model)
-    pf = pool_frame(model, measured_pools(args.pool, args.dispatches))
+    pf = pool_frame(model, measured_pools(args.pool, args.dispatches, args.cache_dir))
     data = load_frame(args.data)
     data.y = {"latency": data.y["latency"]}
     archs = sorted(set(pf.model))

@@ -9,7 +9,7 @@ default), the held-out prior's ranking and, beside it, that cost-model feature a
 the eval's metrics (within-dispatch Kendall tau, top-1 / top-5 slowdown, TenSet top-k):
 
     .venv/bin/python benchmarks/prior_ranking.py [--model models/default] [--pool 128]
-        [--dispatches 40] [--seed 0] [--json]
+        [--dispatches 40] [--seed 0] [--cache-dir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.real_dispatch_ranking import KEYS, measured_pools, print_table  # noqa: E402
+from benchmarks.real_dispatch_ranking import (KEYS, add_cache_arg, measured_pools,  # noqa: E402
+                                              print_table)
 from costmodel.cli_args import as_recorded, positive_int, random_seed, shipped  # noqa: E402
 
 
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--seed", type=random_seed, default=0, help="the priors' XGBoost seed")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    add_cache_arg(ap)
     args = ap.parse_args(argv)
 
     import costmodel
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from tuner.schedules.prior import feature_names, records_from_pool
 
     model = costmodel.load(args.model)
-    pools = measured_pools(args.pool, args.dispatches)
+    pools = measured_pools(args.pool, args.dispatches, args.cache_dir)
     # Row 0 of each is IREE's default (relative latency 0).
     recs = [records_from_pool(p, model) for p in pools]
     priors = held_out_priors(pools, model, seeds=(args.seed,), records=recs)[args.seed]

@@ -13,7 +13,7 @@ top-1 / top-5 slowdown, TenSet top-k), beside the roofline baseline (the model's
 calibration, with the schedule's vector padding), trusting IREE's default, and random ranking:
 
     .venv/bin/python benchmarks/real_dispatch_ranking.py [--model models/default]
-        [--pool 128] [--dispatches 40] [--json]
+        [--pool 128] [--dispatches 40] [--cache-dir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -54,17 +54,27 @@ def pool_rows(model, pool) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def measured_pools(pool: int, dispatches: int) -> list:
-    """The suite's measured pools in the tuner's cache; exits with a hint when there are none."""
+def measured_pools(pool: int, dispatches: int, cache: Path | None = None) -> list:
+    """The suite's measured pools in ``cache`` (default: the tuner's); exits with a hint when
+    there are none."""
     from tuner.schedules.pool import DEFAULT_CACHE, load_pool, suite_dispatches
 
-    pools = [load_pool(DEFAULT_CACHE, d, pool) for d in suite_dispatches(dispatches, DEFAULT_CACHE)]
+    cache = DEFAULT_CACHE if cache is None else cache
+    pools = [load_pool(cache, d, pool) for d in suite_dispatches(dispatches, cache)]
     pools = [p for p in pools if p.default_latencies and p.measured()]
     if not pools:
-        print(f"no measured pools of size {pool} under {DEFAULT_CACHE}; measure them with "
-              f"`python -m tuner.schedules.pool --n {pool} --limit {dispatches}`", file=sys.stderr)
+        print(f"no measured pools of size {pool} under {cache}; measure them with "
+              f"`python -m tuner.schedules.pool --n {pool} --limit {dispatches}`, or pass "
+              "--cache-dir datasets/pools-zen5 (the pools shipped with the repository)",
+              file=sys.stderr)
         sys.exit(2)
     return pools
+
+
+def add_cache_arg(ap) -> None:
+    ap.add_argument("--cache-dir", type=Path, default=None,
+                    help="measured pools (default $TUNER_CACHE_DIR/schedules or "
+                         "~/.cache/costmodel-tuner/schedules; datasets/pools-zen5 ships)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    add_cache_arg(ap)
     args = ap.parse_args(argv)
 
     import costmodel
@@ -82,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = costmodel.load(args.model)
     machine = model.manifest.get("machine") or {}
-    pools = measured_pools(args.pool, args.dispatches)
+    pools = measured_pools(args.pool, args.dispatches, args.cache_dir)
     fl, by = FEATURE_NAMES.index("total.log_flops"), FEATURE_NAMES.index("total.log_bytes")
     pad = N_BASE + SCHEDULE_NAMES.index("sched.log_pad_flops")
     Xs, ys, groups, names, n = [], [], [], [], 0

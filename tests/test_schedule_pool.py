@@ -126,3 +126,25 @@ def test_bench_cli_records_the_cost_model_path(tmp_path, model_dir, capsys):
     assert res == json.loads(capsys.readouterr().out)
     assert res["summary"]["cost_model"] == str(model_dir)  # outside the checkout: as given
     assert res["summary"]["cost_model_id"] == cost_model_id(costmodel.load(model_dir))
+
+
+def test_a_local_run_records_its_hardware_and_refuses_a_cache_timed_elsewhere(tmp_path, capsys):
+    from costmodel.dataset.fingerprint import hardware
+    from tuner.errors import TunerError
+    d = dump_dispatches(MODEL, "poolhw")[:1]
+    cache = tmp_path / "schedules"
+    measure_pools(2, chunk=2, cache=cache, dispatches=d)
+    side = json.loads((cache / "hardware.json").read_text())
+    assert side["hardware"]["id"] == hardware()["id"]
+    # The same cache, as if its pools had been timed on another machine (shipped pools):
+    # replaying what is there is fine, timing more candidates here is not.
+    side["hardware"] = dict(side["hardware"], id="0123456789abcdef", cpu_model="Other CPU")
+    (cache / "hardware.json").write_text(json.dumps(side))
+    before = {f.name: f.read_text() for f in cache.glob("*.jsonl")}
+    assert len(measure_pools(2, chunk=2, cache=cache, dispatches=d)[0].measured()) == 2
+    with pytest.raises(TunerError, match="0123456789abcdef.*Other CPU.*--allow-mixed-hardware"):
+        measure_pools(3, chunk=2, cache=cache, dispatches=d)
+    assert {f.name: f.read_text() for f in cache.glob("*.jsonl")} == before  # nothing timed
+    with pytest.raises(SystemExit) as e:
+        main(["--n", "3", "--limit", "1", "--cache-dir", str(cache)])
+    assert e.value.code == 2 and "0123456789abcdef" in capsys.readouterr().err

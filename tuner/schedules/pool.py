@@ -26,6 +26,7 @@ from costmodel.programs.dispatch_space import DispatchSpace
 from costmodel.programs.dispatch_target import (COPY_KINDS, DispatchTarget, analyze_dispatch,
                                                  schedule_sticks, target_from_json,
                                                  target_to_json)
+from tuner.errors import TunerError
 from tuner.schedules.measure import Runner, TrialResult
 
 DEFAULT_CACHE = Path(os.environ.get("TUNER_CACHE_DIR",
@@ -154,6 +155,8 @@ def measure_pools(n: int = 24, *, limit: int = 20, chunk: int = 8, cache: Path =
         _pools_on_cluster(pools, cands, n, chunk, cache, executor, progress,
                           allow_mixed_hardware)
         return pools
+    if any(s.key() not in p.results for p in pools for s in cands[p.name]):
+        _check_local_hardware(cache, allow_mixed_hardware)
     runners = {p.name: Runner(p.target) for p in pools}
     for start in range(0, n, chunk):
         for p in pools:
@@ -198,6 +201,27 @@ def pools_hardware(cache: Path) -> dict | None:
     if any(f.stat().st_size for f in cache.glob("*.jsonl")):
         return hardware()  # measured here, by `measure_pools` without a cluster
     return None
+
+
+def _check_local_hardware(cache: Path, allow_mixed: bool) -> None:
+    """Before timing here: refuse a cache whose pools were timed on other hardware (pools
+    ship in the repository, and replays compare timings within a pool), and record this
+    machine as the pools' hardware when the cache has none yet."""
+    from costmodel.dataset.fingerprint import hardware
+
+    side = cache / "hardware.json"
+    here = hardware()
+    if side.exists():
+        there = json.loads(side.read_text())["hardware"]
+        if there["id"] != here["id"] and not allow_mixed:
+            raise TunerError(f"the pools in {cache} were measured on hardware {there['id']} "
+                             f"({there.get('cpu_model')}, {there.get('iree_target_cpu')}); "
+                             f"this machine is {here['id']} ({here.get('cpu_model')}), so "
+                             "timing the missing candidates here would mix machines in one "
+                             "pool: use another cache (--cache-dir, TUNER_CACHE_DIR) or "
+                             "--allow-mixed-hardware")
+    elif not any(f.stat().st_size for f in cache.glob("*.jsonl")):
+        side.write_text(json.dumps({"hardware": here, "allow_mixed_hardware": allow_mixed}))
 
 
 def _pool_hardware(cache: Path, workers: dict[str, dict], allow_mixed: bool) -> dict:
@@ -290,6 +314,7 @@ def _pools_on_cluster(pools: list[Pool], cands: dict[str, list[Schedule]], n: in
 def main(argv: Iterable[str] | None = None) -> None:
     """``python -m tuner.schedules.pool --n 24 --limit 20``: fill the cache (background)."""
     import argparse
+    import sys
 
     from tqdm import tqdm
     ap = argparse.ArgumentParser(
@@ -305,13 +330,23 @@ def main(argv: Iterable[str] | None = None) -> None:
                          "(default 8)")
     ap.add_argument("--im2col", action="store_true",
                     help="also the conv models' dispatches built with im2col, after the others")
+    ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                    help=f"pool cache (default {DEFAULT_CACHE})")
+    ap.add_argument("--allow-mixed-hardware", action="store_true",
+                    help="time here even though the cache's pools were timed on other hardware")
     a = ap.parse_args(list(argv) if argv is not None else None)
     for name in ("n", "limit", "chunk"):
         if getattr(a, name) < 1:
             ap.error(f"--{name} must be at least 1")
     bar = tqdm(desc="pool trials", unit="trial")
-    measure_pools(a.n, limit=a.limit, chunk=a.chunk, progress=bar.update,
-                  on_total=lambda t: setattr(bar, "total", t), im2col=a.im2col)
+    try:
+        measure_pools(a.n, limit=a.limit, chunk=a.chunk, progress=bar.update,
+                      on_total=lambda t: setattr(bar, "total", t), im2col=a.im2col,
+                      cache=a.cache_dir, allow_mixed_hardware=a.allow_mixed_hardware)
+    except TunerError as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     bar.close()
 
 

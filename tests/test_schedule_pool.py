@@ -111,11 +111,18 @@ def test_bench_result_identifies_its_cost_model(tmp_path, model_dir):
     assert len(set(ids)) == 2 and all(len(i) == 16 for i in ids)
 
 
-def test_bench_cli_records_the_cost_model_path(tmp_path, model_dir, capsys):
+@pytest.mark.parametrize("hide_optuna", [False, True])
+def test_bench_cli_records_the_cost_model_path(tmp_path, model_dir, capsys, monkeypatch,
+                                               hide_optuna):
     """The CLI's result (the suite's first dispatch, 2 candidates) also names the model
-    directory it was given."""
-    pytest.importorskip("optuna")  # the CLI runs the TPE baseline too (a bench extra)
+    directory it was given; without Optuna (a bench extra) it runs all but the TPE baseline."""
+    import importlib.util
+
     import costmodel
+    if hide_optuna:
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a: None if name == "optuna" else real(name, *a))
     from tuner.cli import main as tuner_main
     from tuner.schedules.prior import cost_model_id
     out = tmp_path / "res.json"
@@ -123,7 +130,12 @@ def test_bench_cli_records_the_cost_model_path(tmp_path, model_dir, capsys):
                        "--cache-dir", str(tmp_path / "cache"), "--cost-model", str(model_dir),
                        "--out", str(out), "--json", "--no-progress"]) == 0
     res = json.loads(out.read_text())
-    assert res == json.loads(capsys.readouterr().out)
+    cap = capsys.readouterr()
+    assert res == json.loads(cap.out)
+    has_tpe = importlib.util.find_spec("optuna") is not None
+    assert ("tpe" in res["summary"]["strategies"]) == has_tpe
+    assert set(res["dispatches"][0]["trials_to_95"]) == set(res["summary"]["strategies"])
+    assert ("no TPE baseline" in cap.err) == (not has_tpe)
     assert res["summary"]["cost_model"] == str(model_dir)  # outside the checkout: as given
     assert res["summary"]["cost_model_id"] == cost_model_id(costmodel.load(model_dir))
 

@@ -186,6 +186,7 @@ def bench(pools: Sequence[Pool], cost_model, *, seeds: Sequence[int] = (0, 1, 2,
     geo = lambda xs: math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None  # noqa: E731
     summary = {
         "dispatches": len(pools), "seeds": list(seeds), "budget": budget, "fraction": FRACTION,
+        "strategies": list(strategies),
         # Results of different cost models get compared: the checksum of this one's files.
         "cost_model_id": cost_model_id(cost_model),
         "pool_sizes": sorted({r["pool"] for r in rows}),

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from costmodel.cli_args import int_at_least, positive_int, random_seed, shipped  # noqa: E402
+from costmodel.cli_args import (as_recorded, int_at_least, positive_int,  # noqa: E402
+                                random_seed, shipped)
 
 SHIPPED = "datasets/cpu-v2,datasets/cpu-v5,datasets/cpu-v6,datasets/cpu-v7"
 MIN_OTHERS = 24  # rows of other groups a session needs before it corrects a group
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     err = np.log(value) - np.log(y)
     mape = lambda v, m=slice(None): float(np.mean(np.abs(v[m] / y[m] - 1)))  # noqa: E731
     offset, within = decompose(err, group)
-    res = {"data": args.data, "split": args.split, "seed": args.seed, "rows": int(len(y)),
+    res = {"data": ",".join(as_recorded(d) for d in paths), "split": args.split, "seed": args.seed, "rows": int(len(y)),
            "mape": mape(value), "log_error_sd": float(err.std()),
            "group_offset_sd": float(offset.std()), "within_group_sd": float(within.std()),
            "true_within_group_sd": float(decompose(np.log(y), group)[1].std()),

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--cache-dir", type=Path, default=None, help="measured pools (default: "
-                    "the tuner's cache; datasets/pools-zen5 ships)")
+                    "the tuner's cache; datasets/pools-zen3 ships)")
     args = ap.parse_args(argv)
 
     import costmodel

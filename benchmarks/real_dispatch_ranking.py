@@ -65,7 +65,7 @@ def measured_pools(pool: int, dispatches: int, cache: Path | None = None) -> lis
     if not pools:
         print(f"no measured pools of size {pool} under {cache}; measure them with "
               f"`python -m tuner.schedules.pool --n {pool} --limit {dispatches}`, or pass "
-              "--cache-dir datasets/pools-zen5 (the pools shipped with the repository)",
+              "--cache-dir datasets/pools-zen3 (the pools shipped with the repository)",
               file=sys.stderr)
         sys.exit(2)
     return pools
@@ -74,7 +74,7 @@ def measured_pools(pool: int, dispatches: int, cache: Path | None = None) -> lis
 def add_cache_arg(ap) -> None:
     ap.add_argument("--cache-dir", type=Path, default=None,
                     help="measured pools (default $TUNER_CACHE_DIR/schedules or "
-                         "~/.cache/costmodel-tuner/schedules; datasets/pools-zen5 ships)")
+                         "~/.cache/costmodel-tuner/schedules; datasets/pools-zen3 ships)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,3 +37,16 @@ def test_pool_benchmarks_replay_the_shipped_pools(bench, capsys):
     # Real timings of real schedules: the learned ranking orders them better than chance.
     assert 0.1 < ranked["kendall_tau"] <= 1
     assert sorted((f.name, f.stat().st_mtime_ns) for f in POOLS.iterdir()) == before
+
+
+def test_prior_ranking_scores_priors_without_the_cost_model_column(capsys):
+    from benchmarks.prior_ranking import main
+    args = ["--cache-dir", str(POOLS), "--dispatches", "12", "--json"]
+    assert main([*args, "--cost-feature", "none"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone["cost_feature"] == "none" and alone["cost_model_feature"] is None
+    assert alone["cost_model_gain_share"] == 0.0
+    assert main([*args, "--cost-feature", "both"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert 0 < both["cost_model_gain_share"] < 1
+    assert both["prior"]["kendall_tau"] != alone["prior"]["kendall_tau"]

@@ -79,14 +79,15 @@ ALIGN = 16
 
 
 def synthetic_items(families: list[str], samples: int, *, schedules_per_group: int = 12,
-                    seed: int = 0, run: str = "main",
-                    aligned_share: float = 0.0) -> list[WorkItem]:
+                    seed: int = 0, run: str = "main", aligned_share: float = 0.0,
+                    target_cpu: str = "host") -> list[WorkItem]:
     """About ``samples`` items spread evenly over ``families``; groups of candidate schedules.
 
     Items are interleaved across families and groups, so a run stopped early still has a
     balanced dataset. ``aligned_share`` of the groups (in expectation) get shapes whose
     loop extents are all multiples of ALIGN; with 0 the plan is exactly the one earlier
-    versions made, so their datasets still resume.
+    versions made, so their datasets still resume. Schedules are drawn within the vector
+    size of ``target_cpu`` (IREE's name; "host": this machine), so the plan depends on it.
     """
     if not 0.0 <= aligned_share <= 1.0:
         raise InputError(f"aligned share must be between 0 and 1, got {aligned_share}")
@@ -117,7 +118,8 @@ def synthetic_items(families: list[str], samples: int, *, schedules_per_group: i
                 continue
             seen.add(gid)
             items = []
-            for s in sample_schedules(fam, shape, rng, schedules_per_group):
+            for s in sample_schedules(fam, shape, rng, schedules_per_group,
+                                      target_cpu=target_cpu):
                 d = s.to_dict()
                 items.append(WorkItem(
                     key=sample_key(run, gid, d), run=run, group_id=gid, family=name,

@@ -209,19 +209,17 @@ def _check_local_hardware(cache: Path, allow_mixed: bool) -> None:
     machine as the pools' hardware when the cache has none yet."""
     from costmodel.dataset.fingerprint import hardware
 
-    side = cache / "hardware.json"
-    here = hardware()
-    if side.exists():
-        there = json.loads(side.read_text())["hardware"]
-        if there["id"] != here["id"] and not allow_mixed:
-            raise TunerError(f"the pools in {cache} were measured on hardware {there['id']} "
-                             f"({there.get('cpu_model')}, {there.get('iree_target_cpu')}); "
-                             f"this machine is {here['id']} ({here.get('cpu_model')}), so "
-                             "timing the missing candidates here would mix machines in one "
-                             "pool: use another cache (--cache-dir, TUNER_CACHE_DIR) or "
-                             "--allow-mixed-hardware")
-    elif not any(f.stat().st_size for f in cache.glob("*.jsonl")):
-        side.write_text(json.dumps({"hardware": here, "allow_mixed_hardware": allow_mixed}))
+    here, there = hardware(), pools_hardware(cache)
+    if there is None:
+        (cache / "hardware.json").write_text(json.dumps({"hardware": here,
+                                                        "allow_mixed_hardware": allow_mixed}))
+    elif there["id"] != here["id"] and not allow_mixed:
+        raise TunerError(f"the pools in {cache} were measured on hardware {there['id']} "
+                         f"({there.get('cpu_model')}, {there.get('iree_target_cpu')}); "
+                         f"this machine is {here['id']} ({here.get('cpu_model')}), so "
+                         "timing the missing candidates here would mix machines in one "
+                         "pool: use another cache (--cache-dir, TUNER_CACHE_DIR) or "
+                         "--allow-mixed-hardware")
 
 
 def _pool_hardware(cache: Path, workers: dict[str, dict], allow_mixed: bool) -> dict:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from costmodel.cli_args import positive_int, random_seed, shipped  # noqa: E402
+from real_dispatch_ranking import add_cache_arg, measured_pools  # noqa: E402
 
 KEYS = ("kendall_tau", "top1_slowdown", "top5_slowdown", "tenset_top1", "tenset_top5")
 
@@ -98,15 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool", type=positive_int, default=128, help="pool size (as measured)")
     ap.add_argument("--dispatches", type=positive_int, default=40, help="suite size (as measured)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--cache-dir", type=Path, default=None, help="measured pools (default: "
-                    "the tuner's cache; datasets/pools-zen3 ships)")
+    add_cache_arg(ap)
     args = ap.parse_args(argv)
 
     import costmodel
     from costmodel.model.data import load_frame
     from costmodel.model.metrics import ranking_metrics
     from costmodel.model.train import fit, predict_rows
-    from real_dispatch_ranking import measured_pools
 
     model = costmodel.load(args.model)
     pf = pool_frame(model, measured_pools(args.pool, args.dispatches, args.cache_dir))

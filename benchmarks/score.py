@@ -11,6 +11,12 @@ shared core the CPU-time figure leaves out the time other processes held the cor
 pinned to one core, e.g. ``taskset -c 1 .venv/bin/python benchmarks/score.py --model
 models/default``. ``featurize`` times the schedule features alone (parse + numpy columns),
 ``predict_from_features`` the preprocessing and XGBoost heads alone.
+
+Scoring a kernel's candidates specializes the trees to that kernel once it has had 20,000
+rows scored (costmodel/model/specialize.py), so the medians are the rate of a kernel scored
+again, as a tuner does. ``latency_first_call_*`` is one call on a kernel never scored
+before, which includes building the specialization; ``specialization_speedup`` is the
+median ratio of unspecialized to specialized CPU time, the two timed in alternation.
 """
 
 from __future__ import annotations
@@ -44,6 +50,25 @@ def _model(args) -> tuple[costmodel.model.CostModel, str]:
                  "--quiet"]) != 0:
             raise SystemExit(2)
         return costmodel.load(out), f"throwaway model (trained on {args.data}, latency only)"
+
+
+def _specialization_ratio(model, kernel, scheds: list, repeats: int) -> dict:
+    """Latency scoring with the trees specialized to the kernel and without, timed in
+    alternation (CPU time) so the ratio holds on a shared machine whose speed drifts."""
+    heads = model.heads["latency"]
+    spec = heads.spec_reg, heads.spec_rank
+    on, off = [], []
+    try:
+        for _ in range(repeats):
+            for times, (reg, rank) in ((on, spec), (off, (None, None))):
+                heads.spec_reg, heads.spec_rank = reg, rank
+                c = time.process_time()
+                model.predict(kernel=kernel, schedules=scheds, targets=["latency"])
+                times.append(time.process_time() - c)
+    finally:
+        heads.spec_reg, heads.spec_rank = spec
+    return {"latency_unspecialized_schedules_per_cpu_s": len(scheds) / statistics.median(off),
+            "specialization_speedup": statistics.median(o / n for o, n in zip(off, on))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,12 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     for label, targets in (("all_targets", model.targets), ("latency", ["latency"])):
         out[f"{label}_schedules_per_s"], out[f"{label}_schedules_per_cpu_s"] = rate(
             lambda t=targets: model.predict(kernel=kernel, schedules=scheds, targets=t))
+    out.update(_specialization_ratio(model, kernel, scheds, args.repeats))
     out["featurize_schedules_per_s"], out["featurize_schedules_per_cpu_s"] = rate(
         lambda: model.features(kernel, scheds))
     X = model.features(kernel, scheds)
     out["predict_from_features_schedules_per_s"], out[
         "predict_from_features_schedules_per_cpu_s"] = rate(
         lambda: model.predict(features=X, targets=model.targets))
+    # A first call on another kernel of the family (nothing is specialized for it yet), in
+    # the warm process; featurized first, so asking IREE for its default is not timed.
+    other = model.kernel(fam.render(fam.sample_shape(rng)))
+    model.features(other, scheds[:len(base)])
+    t, c = time.perf_counter(), time.process_time()
+    model.predict(kernel=other, schedules=scheds, targets=["latency"])
+    out["latency_first_call_schedules_per_s"] = len(scheds) / (time.perf_counter() - t)
+    out["latency_first_call_schedules_per_cpu_s"] = len(scheds) / (time.process_time() - c)
     if args.json:
         print(json.dumps(out))
     else:

@@ -54,6 +54,9 @@ class Forest:
         self.roots = np.asarray(roots, dtype=np.int64)
         self.depth = depth
         self.base = float(learner["learner_model_param"]["base_score"].strip("[]"))
+        gbtree["model"]["trees"] = []
+        #: The model's JSON without its trees: the frame a specialized booster is written in.
+        self.header = model
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)

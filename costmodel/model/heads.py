@@ -12,6 +12,7 @@ import xgboost as xgb
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
+from costmodel.model.specialize import KernelSpecializer
 from costmodel.model.novelty import Novelty, is_dispatch
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.structure import Structure
@@ -172,6 +173,10 @@ class TargetHeads:
     #: numpy evaluators for few-row requests (see forest.py); set by artifact.load.
     fast_reg: Forest | None = None
     fast_rank: Forest | None = None
+    #: The heads partially evaluated per kernel, for many rows of one kernel
+    #: (specialize.py); set by artifact.load.
+    spec_reg: KernelSpecializer | None = None
+    spec_rank: KernelSpecializer | None = None
     #: "blend": cost = log-scale regression - rank_weight * ranking score.
     rank_weight: float = 0.0
     #: Base margin of the regression head (it fits the log target minus this), or None.
@@ -214,9 +219,13 @@ class TargetHeads:
             q = np.where(is_dispatch(rows, self.dispatch_col), np.maximum(q, self.q_dispatch), q)
         return float(q[0]) if one_kernel else q
 
-    def _trees(self, X: np.ndarray) -> np.ndarray:
+    def _trees(self, X: np.ndarray, one_kernel: bool = False) -> np.ndarray:
         if self.fast_reg is not None and len(X) <= SMALL_BATCH:
             return self.fast_reg.predict(X)
+        if one_kernel and self.spec_reg is not None:
+            z = self.spec_reg.trees(X, margin)
+            if z is not None:
+                return z
         return margin(self.reg, X)
 
     def family_weight_names(self) -> dict[str, float]:
@@ -239,13 +248,14 @@ class TargetHeads:
         """The prediction on the log (or log1p) scale."""
         return self.predict_log_and_cost(X, ranking=False)[0]
 
-    def predict_log_and_cost(self, X: np.ndarray, *,
-                             ranking: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def predict_log_and_cost(self, X: np.ndarray, *, ranking: bool = True,
+                             one_kernel: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The log-scale prediction and the ordering cost (lower is better; with
-        ``ranking=False`` the prediction itself), with the trees evaluated once."""
-        z = self._trees(X)
+        ``ranking=False`` the prediction itself), with the trees evaluated once.
+        ``one_kernel``: every row is the same kernel (lets the trees be specialized)."""
+        z = self._trees(X, one_kernel)
         if self.offset is None:
-            return z, (self._order(X, z) if ranking else z)
+            return z, (self._order(X, z, one_kernel) if ranking else z)
         off = self.offset(X)
         zhat = self.tree_weights(X) * z + off
         if not ranking:
@@ -253,17 +263,20 @@ class TargetHeads:
         # Ordering uses the one tree weight: the dispatch weight calibrates absolute cost
         # across kernels, not the order of one kernel's candidates.
         zord = zhat if self.dispatch_tree_weight is None else self.tree_weight * z + off
-        return zhat, self._order(X, zord)
+        return zhat, self._order(X, zord, one_kernel)
 
     def rank_cost(self, X: np.ndarray) -> np.ndarray:
         """A score where lower means better (faster / smaller), for ordering candidates."""
         return self.predict_log_and_cost(X)[1]
 
-    def _order(self, X: np.ndarray, z: np.ndarray) -> np.ndarray:
+    def _order(self, X: np.ndarray, z: np.ndarray, one_kernel: bool = False) -> np.ndarray:
         if self.rank_source in ("ranking", "blend") and self.rank is not None:
+            score = None
             if self.fast_rank is not None and len(X) <= SMALL_BATCH:
                 score = self.fast_rank.predict(X)
-            else:
+            elif one_kernel and self.spec_rank is not None:
+                score = self.spec_rank.trees(X, margin)
+            if score is None:
                 score = margin(self.rank, X)
             if self.rank_source == "ranking":
                 return -score

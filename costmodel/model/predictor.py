@@ -122,7 +122,7 @@ class CostModel:
         vals, lo, hi, rc = {}, {}, {}, {}
         for t in names:
             h = self.heads[t]
-            z, rc[t] = h.predict_log_and_cost(X, ranking=ranking)
+            z, rc[t] = h.predict_log_and_cost(X, ranking=ranking, one_kernel=features is None)
             vals[t] = h.target.inverse(z)
             lo[t], hi[t] = interval(z, h.half_width(X, one_kernel=features is None),
                                     h.target.inverse)

@@ -12,7 +12,8 @@ heads with `costmodel train`'s recipe on
 then rank A's pools (IREE's default plus 128 sampled schedules per dispatch, timed on the machine
 that measured the pools) and report the eval's within-dispatch metrics over all dispatches:
 
-    .venv/bin/python benchmarks/pool_transfer.py [--data datasets/cpu-v2] [--seed 0] [--json]
+    .venv/bin/python benchmarks/pool_transfer.py [--data datasets/cpu-v2[,...]] [--cache-dir D]
+        [--seed 0] [--json]
 
 The pools carry latency only, from another machine than the dataset may be: this is about
 within-dispatch ranking, not absolute latency.
@@ -92,7 +93,8 @@ def concat(a, b):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=shipped("datasets/cpu-v2"))
+    ap.add_argument("--data", default=shipped("datasets/cpu-v2"),
+                    help="dataset directory, or several of one machine joined by commas")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="featurizes the pools and gives the roofline calibration")
     ap.add_argument("--seed", type=random_seed, default=0)
@@ -103,13 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import costmodel
-    from costmodel.model.data import load_frame
+    from costmodel.model.datasets import data_paths, load_frames
     from costmodel.model.metrics import ranking_metrics
     from costmodel.model.train import fit, predict_rows
 
     model = costmodel.load(args.model)
     pf = pool_frame(model, measured_pools(args.pool, args.dispatches, args.cache_dir))
-    data = load_frame(args.data)
+    data = load_frames(data_paths(args.data))
     data.y = {"latency": data.y["latency"]}
     archs = sorted(set(pf.model))
     groups = [np.flatnonzero(pf.group == g) for g in dict.fromkeys(pf.group)]

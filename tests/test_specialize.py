@@ -85,10 +85,26 @@ def test_built_once_a_kernel_has_enough_rows_and_cache_is_bounded(model, monkeyp
     for expect in (0, 0, 1):  # 200, 400 rows: not yet; 600 rows: built
         model.predict(kernel=kernel, schedules=scheds, targets="latency")
         assert len(sp._cache) == expect
-    # predict(features=...) rows may mix kernels: never specialized, never counted.
+    # predict(features=...): rows of two kernels are not counted; rows of one kernel are.
+    ir2, scheds2 = _candidates("softmax", 200, seed=1)
+    mixed = np.vstack([model.features(kernel, scheds), model.features(model.kernel(ir2),
+                                                                      scheds2)])
     rows = dict(sp._rows)
-    model.predict(features=model.features(kernel, scheds), targets="latency")
+    model.predict(features=mixed, targets="latency")
     assert sp._rows == rows
+    ir3, scheds3 = _candidates("matmul", 300, seed=5)
+    X3 = model.features(model.kernel(ir3), scheds3)
+    model.predict(features=X3, targets="latency")
+    assert sp._rows != rows and len(sp._cache) == 1
+    model.predict(features=X3, targets="latency")
+    assert len(sp._cache) == 2  # 600 rows of that kernel: built
+    got = model.predict(features=X3)
+    ref = _unspecialized(model, features=X3)
+    for t, h in model.heads.items():
+        np.testing.assert_allclose(h.target.forward(got.values[t]),
+                                   h.target.forward(ref.values[t]), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got.rank_cost[t], ref.rank_cost[t], rtol=1e-5, atol=1e-5)
+    model.heads["latency"].spec_reg._cache.clear()
     for seed in (2, 3, 4):
         ir, sc = _candidates("matmul", 600, seed=seed)
         model.predict(kernel=model.kernel(ir), schedules=sc, targets="latency")

@@ -9,8 +9,9 @@ import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.errors import SchemaMismatchError
-from costmodel.model.features import (N_FEATURES, KernelFeatures, feature_matrix, kernel_features,
-                                      schedule_matrix)
+from costmodel.model.features import (N_BASE, N_FEATURES, KernelFeatures, feature_matrix,
+                                      kernel_features, schedule_matrix)
+from costmodel.model.forest import SMALL_BATCH
 from costmodel.model.heads import TargetHeads
 from costmodel.model.intervals import interval
 from costmodel.model.preprocess import Preprocessor
@@ -42,6 +43,15 @@ class Prediction:
         return {t: {"value": self.values[t].tolist(), "lower": self.lower[t].tolist(),
                     "upper": self.upper[t].tolist(), "rank_cost": self.rank_cost[t].tolist()}
                 for t in self.values}
+
+
+def _one_kernel(X: np.ndarray, n_kernel: int) -> bool:
+    """Whether every row has row 0's kernel columns (the last row is checked first: rows
+    of several kernels usually differ there, and the full pass is then skipped)."""
+    if len(X) <= SMALL_BATCH or not n_kernel:
+        return False  # few rows take the numpy forest, which gains nothing from it
+    K = X[:, :n_kernel]
+    return bool(np.array_equal(K[-1], K[0]) and (K == K[0]).all())
 
 
 class CostModel:
@@ -119,10 +129,13 @@ class CostModel:
                 raise InputError(f"features must have shape (n, {N_FEATURES}), "
                                  f"got {features.shape}")
             X = self.pre.transform(features)
+        # Rows of one kernel let the trees be specialized to it (specialize.py); given
+        # features= rows, check that they are (the kernel's columns come first).
+        one = features is None or _one_kernel(X, int((self.pre.kept < N_BASE).sum()))
         vals, lo, hi, rc = {}, {}, {}, {}
         for t in names:
             h = self.heads[t]
-            z, rc[t] = h.predict_log_and_cost(X, ranking=ranking, one_kernel=features is None)
+            z, rc[t] = h.predict_log_and_cost(X, ranking=ranking, one_kernel=one)
             vals[t] = h.target.inverse(z)
             lo[t], hi[t] = interval(z, h.half_width(X, one_kernel=features is None),
                                     h.target.inverse)

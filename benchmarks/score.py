@@ -10,7 +10,8 @@ Each rate is given twice: by wall-clock time and by this process's CPU time
 shared core the CPU-time figure leaves out the time other processes held the core. Run it
 pinned to one core, e.g. ``taskset -c 1 .venv/bin/python benchmarks/score.py --model
 models/default``. ``featurize`` times the schedule features alone (parse + numpy columns),
-``predict_from_features`` the preprocessing and XGBoost heads alone.
+``predict_from_features`` the preprocessing and XGBoost heads alone (its rows are one
+kernel's, so they are specialized too).
 
 Scoring a kernel's candidates specializes the trees to that kernel once it has had 20,000
 rows scored (costmodel/model/specialize.py), so the medians are the rate of a kernel scored

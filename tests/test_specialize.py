@@ -123,3 +123,27 @@ def test_a_forest_of_kernel_splits_folds_to_a_constant(monkeypatch):
     rows = np.repeat(X[7:8], 5, axis=0)
     rows[:, 2] = rng.normal(size=5)
     np.testing.assert_allclose(sp.trees(rows, margin), margin(booster, rows), rtol=1e-6)
+
+
+def test_threads_sharing_a_model_get_the_full_trees_answers(model, monkeypatch):
+    # A server's threads share one model: builds and evictions race (cache of 2, 3 kernels).
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(specialize, "BUILD_ROWS", 1)
+    monkeypatch.setattr(specialize, "CACHE_SIZE", 2)
+    cases = []
+    for fam, seed in (("matmul", 7), ("conv2d_nhwc", 8), ("softmax", 9)):
+        ir, scheds = _candidates(fam, 150, seed=seed)
+        kernel = model.kernel(ir)
+        ref = _unspecialized(model, kernel=kernel, schedules=scheds, targets="latency")
+        cases.append((kernel, scheds, ref.values["latency"]))
+
+    def run(i: int) -> np.ndarray:
+        kernel, scheds, _ = cases[i % 3]
+        return model.predict(kernel=kernel, schedules=scheds, targets="latency").values["latency"]
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, range(24)))
+    for i, g in enumerate(got):
+        np.testing.assert_allclose(np.log(g), np.log(cases[i % 3][2]), rtol=1e-5, atol=1e-5)
+    assert len(model.heads["latency"].spec_reg._cache) <= 2

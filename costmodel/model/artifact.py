@@ -38,12 +38,12 @@ from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
 from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA, N_BASE
 from costmodel.model.forest import checked_forest
-from costmodel.model.specialize import KernelSpecializer
 from costmodel.model.heads import TargetHeads
 from costmodel.model.novelty import Novelty
 from costmodel.model.offset import RooflineOffset
 from costmodel.model.predictor import CostModel
 from costmodel.model.preprocess import Preprocessor
+from costmodel.model.specialize import KernelSpecializer
 from costmodel.model.structure import Structure
 from costmodel.model.targets import TARGETS
 

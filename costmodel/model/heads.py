@@ -12,9 +12,9 @@ import xgboost as xgb
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.data import group_index
 from costmodel.model.forest import SMALL_BATCH, Forest
-from costmodel.model.specialize import KernelSpecializer
 from costmodel.model.novelty import Novelty, is_dispatch
 from costmodel.model.offset import RooflineOffset
+from costmodel.model.specialize import KernelSpecializer
 from costmodel.model.structure import Structure
 from costmodel.model.targets import Target
 

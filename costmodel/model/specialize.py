@@ -2,8 +2,9 @@
 
 ``predict(kernel=..., schedules=[...])`` scores many candidates of one kernel: every row
 shares the kernel's feature columns (347 of the shipped model's 434), and for a matmul 59%
-of the latency regression trees' split visits test one of them (21% of the ranking's). Fixing those columns folds each such split
-into the branch the kernel takes; trees left with no schedule split become one constant.
+of the latency regression trees' split visits test one of them (21% of the ranking's).
+Fixing those columns folds each such split into the branch the kernel takes; trees left
+with no schedule split become one constant.
 The remaining trees read only the schedule columns, so XGBoost walks fewer levels over
 narrower rows. Predictions are the same sums of the same leaves (float rounding apart).
 

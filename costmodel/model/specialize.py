@@ -27,13 +27,16 @@ import xgboost as xgb
 from costmodel.model.forest import Forest
 
 #: Rows of one kernel scored before it is specialized: building costs about what
-#: specializing saves on this many rows (~60 ms for the shipped latency regression head),
-#: so a kernel pays for its build on its first 20,000 rows and gains from then on.
+#: specializing saves on this many rows (~60 ms for the shipped latency target's two heads,
+#: ~3.7 us saved per row), so a kernel pays for its build on its first 20,000 rows.
 BUILD_ROWS = 20000
 #: Specialized kernels kept per booster (a tuner scores one kernel at a time; a server a few).
 CACHE_SIZE = 8
 #: Kernels whose scored rows are counted toward BUILD_ROWS.
 COUNTED = 512
+
+
+_TREES = "\0trees"  # where the trees' text goes in the model's JSON
 
 
 @dataclass
@@ -64,6 +67,7 @@ class KernelSpecializer:
         self._rows: OrderedDict[bytes, int] = OrderedDict()  # rows scored, per kernel
         self._lock = threading.Lock()
         self._internal = forest.left != np.arange(len(forest.left))
+        self._cond_text: np.ndarray | None = None  # each node's threshold as JSON, lazily
 
     def trees(self, X: np.ndarray, margin) -> np.ndarray | None:
         """The forest's margin for rows ``X`` that all share one kernel (``margin``: the
@@ -116,16 +120,17 @@ class KernelSpecializer:
         trees = self._trees(roots[~is_leaf[roots]], left, right)
         model = json.loads(self._template)
         gb = model["learner"]["gradient_booster"]["model"]
-        gb["trees"] = trees
+        gb["trees"] = [_TREES]
         gb["gbtree_model_param"]["num_trees"] = str(len(trees))
         gb["tree_info"] = [0] * len(trees)
         gb["iteration_indptr"] = list(range(len(trees) + 1))
+        text = json.dumps(model).replace(json.dumps(_TREES), ",".join(trees), 1)
         booster = xgb.Booster(params={"nthread": 1})
-        booster.load_model(bytearray(json.dumps(model).encode()))
+        booster.load_model(bytearray(text.encode()))
         return Specialized(booster, const)
 
-    def _trees(self, roots: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[dict]:
-        """The trees from ``roots`` through the folded children, in XGBoost's JSON form.
+    def _trees(self, roots: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[str]:
+        """The trees from ``roots`` through the folded children, as XGBoost JSON text.
 
         Nodes are numbered as XGBoost numbers them (breadth first, left before right),
         level by level for all trees at once: a per-node Python walk took most of the build.
@@ -163,19 +168,29 @@ class KernelSpecializer:
         L[at[~right_side[child]]] = local[child][~right_side[child]]
         R[at[right_side[child]]] = local[child][right_side[child]]
         inner = internal[orig]
-        cols = {"left_children": L.tolist(), "right_children": R.tolist(),
-                "parents": par.tolist(),
-                "split_indices": np.where(inner, f.feat[orig] - self.n_kernel, 0).tolist(),
-                "split_conditions": f.cond[orig].astype(np.float64).tolist(),
-                "default_left": np.where(inner, f.default_left[orig], False).astype(int).tolist()}
+        # JSON text written directly: json.dumps spent most of the build on float reprs,
+        # so each node's threshold (or leaf value) is formatted once per booster.
+        if self._cond_text is None:
+            self._cond_text = np.array([repr(c) for c in f.cond.astype(np.float64).tolist()],
+                                       dtype=object)
+        strs = lambda a: list(map(str, a.tolist()))  # noqa: E731
+        L, R, par = strs(L), strs(R), strs(par)
+        S = strs(np.where(inner, f.feat[orig] - self.n_kernel, 0))
+        D = strs(np.where(inner, f.default_left[orig], False).astype(int))
+        C = self._cond_text[orig].tolist()
         out = []
         for t, (a, k) in enumerate(zip(start.tolist(), counts.tolist())):
-            tr = {name: col[a:a + k] for name, col in cols.items()}
-            tr.update({"base_weights": tr["split_conditions"], "categories": [],
-                       "categories_nodes": [], "categories_segments": [],
-                       "categories_sizes": [], "id": t, "loss_changes": [0.0] * k,
-                       "split_type": [0] * k, "sum_hessian": [1.0] * k,
-                       "tree_param": {"num_deleted": "0", "num_feature": str(self.n_sched),
-                                      "num_nodes": str(k), "size_leaf_vector": "1"}})
-            out.append(tr)
+            e = a + k
+            c = ",".join(C[a:e])
+            zeros, fzeros = ",".join(["0"] * k), ",".join(["0.0"] * k)
+            out.append(
+                f'{{"base_weights":[{c}],"categories":[],"categories_nodes":[],'
+                f'"categories_segments":[],"categories_sizes":[],'
+                f'"default_left":[{",".join(D[a:e])}],"id":{t},'
+                f'"left_children":[{",".join(L[a:e])}],"loss_changes":[{fzeros}],'
+                f'"parents":[{",".join(par[a:e])}],'
+                f'"right_children":[{",".join(R[a:e])}],"split_conditions":[{c}],'
+                f'"split_indices":[{",".join(S[a:e])}],"split_type":[{zeros}],'
+                f'"sum_hessian":[{fzeros}],"tree_param":{{"num_deleted":"0",'
+                f'"num_feature":"{self.n_sched}","num_nodes":"{k}","size_leaf_vector":"1"}}}}')
         return out

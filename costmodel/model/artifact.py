@@ -36,7 +36,7 @@ import xgboost as xgb
 from costmodel.dataset.store import file_sha256
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.model.errors import ArtifactError, ChecksumMismatchError, SchemaMismatchError
-from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA, N_BASE
+from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
 from costmodel.model.forest import checked_forest
 from costmodel.model.heads import TargetHeads
 from costmodel.model.novelty import Novelty
@@ -350,11 +350,10 @@ def _load_head(path: Path, name: str, h: dict, pre: Preprocessor,
     head.fast_reg = checked_forest(reg, reg.num_features())
     if rank is not None and h["rank_source"] in ("ranking", "blend"):
         head.fast_rank = checked_forest(rank, rank.num_features())
-    n_kernel = int((pre.kept < N_BASE).sum())  # transform_parts puts the kernel columns first
     if head.fast_reg is not None:
-        head.spec_reg = KernelSpecializer(head.fast_reg, reg, n_kernel)
+        head.spec_reg = KernelSpecializer(head.fast_reg, reg, pre.n_kernel)
     if head.fast_rank is not None:
-        head.spec_rank = KernelSpecializer(head.fast_rank, rank, n_kernel)
+        head.spec_rank = KernelSpecializer(head.fast_rank, rank, pre.n_kernel)
     return head
 
 

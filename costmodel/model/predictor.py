@@ -9,7 +9,7 @@ import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.errors import SchemaMismatchError
-from costmodel.model.features import (N_BASE, N_FEATURES, KernelFeatures, feature_matrix,
+from costmodel.model.features import (N_FEATURES, KernelFeatures, feature_matrix,
                                       kernel_features, schedule_matrix)
 from costmodel.model.forest import SMALL_BATCH
 from costmodel.model.heads import TargetHeads
@@ -131,7 +131,7 @@ class CostModel:
             X = self.pre.transform(features)
         # Rows of one kernel let the trees be specialized to it (specialize.py); given
         # features= rows, check that they are (the kernel's columns come first).
-        one = features is None or _one_kernel(X, int((self.pre.kept < N_BASE).sum()))
+        one = features is None or _one_kernel(X, self.pre.n_kernel)
         vals, lo, hi, rc = {}, {}, {}, {}
         for t in names:
             h = self.heads[t]

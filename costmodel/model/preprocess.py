@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.model.errors import SchemaMismatchError
-from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA
+from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA, N_BASE
 
 
 def _finite(X):
@@ -49,6 +49,12 @@ class Preprocessor:
         out[:, :len(b)] = _finite(base[b])[None, :]
         out[:, len(b):] = _finite(sched[:, sc])
         return out
+
+    @property
+    def n_kernel(self) -> int:
+        """How many kept columns are the kernel's: they come first, before the schedule's
+        (``transform_parts`` fills them from one kernel row)."""
+        return int((self.kept < N_BASE).sum())
 
     @property
     def names(self) -> list[str]:

@@ -219,7 +219,37 @@ def _ref_tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: i
             lg(vec_iters), lg(pad), lg(E.prod(-1) * pad), lg(n_wg), lg(n_cache),
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
     return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg,
-                           _ref_contiguity(vec, wg, maps, k)], axis=1)
+                           _ref_contiguity(vec, wg, maps, k),
+                           _ref_dynamic(tiles, ext, red, k)], axis=1)
+
+
+def _ref_dynamic(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int) -> np.ndarray:
+    """The dynamic-tile columns (cm-features-4), one candidate and one loop dim at a time."""
+    li = _LEVEL_INDEX
+    rows = []
+    for t3, e, r in zip(tiles.tolist(), ext.tolist(), red.tolist()):
+        dyn_at = []  # per level, per dim
+        state = [(e[d], False) for d in range(k)]  # (size, dynamic)
+        for par_lv, red_lv in (("distribution", "distribution"),
+                               ("cache_parallel", "cache_reduction"),
+                               ("vector_common_parallel", "vector_reduction")):
+            for d in range(k):
+                size, dyn = state[d]
+                t = t3[li[red_lv if r[d] else par_lv]][d]
+                if t <= 0 or (not dyn and t >= size):
+                    continue  # not tiled here, or one tile covering a static size
+                if dyn or math.fmod(size, t) != 0:
+                    state[d] = (t, t != 1)
+                else:
+                    state[d] = (t, False)
+            dyn_at.append([state[d][1] for d in range(k)])
+        vec = dyn_at[-1]
+        row = [sum(lv) for lv in dyn_at]
+        row += [any(v and not r[d] for d, v in enumerate(vec)),
+                any(v and r[d] for d, v in enumerate(vec)), vec[k - 1]]
+        row += vec + [False] * (MAX_DIMS - k)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 6 + MAX_DIMS)
 
 
 def _ref_contiguity(vec: np.ndarray, wg: np.ndarray, maps: list, k: int) -> np.ndarray:
@@ -360,3 +390,30 @@ def test_empty_batch_and_bad_schedules():
 def test_log2_table_is_numpy_log2():
     x = np.concatenate([np.arange(1.0, 5000.0), [2.5, 1e6, 2.0 ** 40, np.nan, np.inf]])
     _same(F._log2(x), np.log2(x))
+
+
+def test_dynamic_tile_columns_on_a_conv():
+    """A tile that does not divide its enclosing static size makes the loop dim dynamic at
+    that level and below (unless the inner tile is 1): cm-features-4's columns. The tiles
+    are ones measured in cpu-v5 (C=27, F=78: the static ones vectorized, the others not)."""
+    shape = {"N": 2, "F": 78, "OH": 5, "OW": 48, "C": 27, "KH": 3, "KW": 3, "S": 1}
+    kernel = kernel_features(FAMILIES["conv2d_nchw"].render(shape))
+    def sched(dist, vcp, vr):
+        return Schedule.make("ConvTileAndDecomposeExpert", {
+            "distribution": dist, "vector_common_parallel": vcp,
+            "vector_reduction": vr}).to_dict()
+    rows = schedule_matrix(kernel, [
+        sched([2, 78, 5, 48, 0, 0, 0], [1, 3, 1, 6, 0, 0, 0], [0, 0, 0, 0, 9, 1, 1]),
+        sched([2, 78, 1, 48, 0, 0, 0], [1, 6, 1, 6, 0, 0, 0], [0, 0, 0, 0, 8, 1, 1]),
+        sched([2, 76, 5, 48, 0, 0, 0], [2, 4, 1, 8, 0, 0, 0], [0, 0, 0, 0, 3, 1, 1]),
+        sched([2, 76, 5, 48, 0, 0, 0], [1, 1, 1, 8, 0, 0, 0], [0, 0, 0, 0, 3, 1, 1])])
+    col = {n: rows[:, i] for i, n in enumerate(F.SCHEDULE_NAMES)}
+    # Static everywhere; C (dim 4) split 8 of 27; F (dim 1) 76 of 78 at the workgroup, then
+    # 4 inside it (still dynamic), or 1 (static again).
+    np.testing.assert_array_equal(col["tile.n_dyn_wg"], [0, 0, 1, 1])
+    np.testing.assert_array_equal(col["tile.n_dyn_vec"], [0, 1, 1, 0])
+    np.testing.assert_array_equal(col["tile.dyn_red_vec"], [0, 1, 0, 0])
+    np.testing.assert_array_equal(col["tile.dyn_par_vec"], [0, 0, 1, 0])
+    np.testing.assert_array_equal(col["tile.dyn_vec4"], [0, 1, 0, 0])
+    np.testing.assert_array_equal(col["tile.dyn_vec1"], [0, 0, 1, 0])
+    assert not col["tile.dyn_inner_vec"].any()  # KW (dim 6) is tiled 1 or whole

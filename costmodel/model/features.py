@@ -23,7 +23,7 @@ from costmodel.errors import InputError
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
-FEATURE_SCHEMA = "cm-features-3"
+FEATURE_SCHEMA = "cm-features-4"
 
 #: Hashed IR-token n-grams: buckets and orders.
 NGRAM_BUCKETS = 256
@@ -75,6 +75,14 @@ _CONTIG_NAMES = ["tile.n_transposed", "tile.out_transposed", "tile.in_transposed
                  "tile.log_min_contig", "tile.log_out_contig", "tile.log_in_contig",
                  "tile.log_runs", "tile.min_contig_lane_eff", "tile.log_wg_min_contig",
                  "tile.log_wg_runs"]
+#: cm-features-4: loop dims whose tile is a dynamic size at a level. A tile that does not
+#: divide its enclosing (static) size leaves every tile of that loop dynamic
+#: (``affine.min``), and so every tile nested in it, unless it is 1; IREE's CPU pipelines
+#: then often cannot vectorize the op (convs go scalar: 67% of cm-features-3's sampled
+#: conv2d_nchw schedules compiled to under 15% vector instructions, ~10x slower).
+_DYN_NAMES = (["tile.n_dyn_wg", "tile.n_dyn_cache", "tile.n_dyn_vec", "tile.dyn_par_vec",
+               "tile.dyn_red_vec", "tile.dyn_inner_vec"]
+              + [f"tile.dyn_vec{i}" for i in range(MAX_DIMS)])
 #: cm-features-2: tiles relative to the problem (effective tile per level after "0 = not
 #: tiled" inherits the parent tile), register and cache pressure, vector work.
 _TILE_NAMES = (
@@ -87,7 +95,7 @@ _TILE_NAMES = (
        for k in ("log_footprint", "over_l1", "over_l2")]
     + [f"tile.log_ext_over_vec{i}" for i in range(MAX_DIMS)]
     + [f"tile.log_ext_over_wg{i}" for i in range(MAX_DIMS)]
-    + _CONTIG_NAMES)
+    + _CONTIG_NAMES + _DYN_NAMES)
 #: This machine's per-core caches (AMD EPYC, AVX2: 16 ymm registers of 8 f32 lanes).
 L1_BYTES = 32 * 1024
 L2_BYTES = 512 * 1024
@@ -771,7 +779,37 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     out[:, c0:c0 + k] = lg(E / vec)
     out[:, c0 + MAX_DIMS:c0 + 2 * MAX_DIMS] = 0.0
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
-    out[:, c0 + 2 * MAX_DIMS:] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
+    c1 = c0 + 2 * MAX_DIMS + len(_CONTIG_NAMES)
+    out[:, c0 + 2 * MAX_DIMS:c1] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
+    out[:, c1:] = _dynamic_tiles(tiles, ext, red, k)
+    return out
+
+
+def _dynamic_tiles(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int) -> np.ndarray:
+    """The _DYN_NAMES columns: per loop dim, whether its tile is a dynamic size after the
+    workgroup, cache and vector levels (the same nesting as ``_tile_features``)."""
+    n = tiles.shape[0]
+    li = _LEVEL_INDEX
+    E = ext[:, :k]
+    R = red[:, :k]
+    size = E.copy()
+    dyn = np.zeros((n, k), dtype=bool)
+    per_level = []
+    for par_lv, red_lv in (("distribution", "distribution"), ("cache_parallel", "cache_reduction"),
+                           ("vector_common_parallel", "vector_reduction")):
+        t = np.where(R, tiles[:, li[red_lv], :k], tiles[:, li[par_lv], :k])
+        cut = (t > 0) & (dyn | (t < size))
+        # A static size split evenly stays static; any other split is dynamic unless by 1.
+        ragged = cut & (dyn | (np.fmod(size, np.maximum(t, 1.0)) != 0))
+        dyn = np.where(cut, ragged & (t != 1), dyn)
+        size = np.where(cut, t, size)
+        per_level.append(dyn.sum(-1))
+    out = np.zeros((n, len(_DYN_NAMES)))
+    out[:, 0], out[:, 1], out[:, 2] = per_level
+    out[:, 3] = (dyn & ~R).any(-1)
+    out[:, 4] = (dyn & R).any(-1)
+    out[:, 5] = dyn[:, k - 1]
+    out[:, 6:6 + k] = dyn
     return out
 
 

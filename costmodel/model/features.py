@@ -781,23 +781,20 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
     c1 = c0 + 2 * MAX_DIMS + len(_CONTIG_NAMES)
     out[:, c0 + 2 * MAX_DIMS:c1] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
-    out[:, c1:] = _dynamic_tiles(tiles, ext, red, k)
+    out[:, c1:] = _dynamic_tiles((lv("distribution"), cache_t, vec_t), E, R)
     return out
 
 
-def _dynamic_tiles(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int) -> np.ndarray:
+def _dynamic_tiles(level_tiles: Sequence[np.ndarray], E: np.ndarray, R: np.ndarray
+                   ) -> np.ndarray:
     """The _DYN_NAMES columns: per loop dim, whether its tile is a dynamic size after the
-    workgroup, cache and vector levels (the same nesting as ``_tile_features``)."""
-    n = tiles.shape[0]
-    li = _LEVEL_INDEX
-    E = ext[:, :k]
-    R = red[:, :k]
+    workgroup, cache and vector levels (``level_tiles``: each level's requested tiles, 0 = not
+    tiled, for the root's k loop dims E with reduction dims R, as in ``_tile_features``)."""
+    n, k = E.shape
     size = E.copy()
     dyn = np.zeros((n, k), dtype=bool)
     per_level = []
-    for par_lv, red_lv in (("distribution", "distribution"), ("cache_parallel", "cache_reduction"),
-                           ("vector_common_parallel", "vector_reduction")):
-        t = np.where(R, tiles[:, li[red_lv], :k], tiles[:, li[par_lv], :k])
+    for t in level_tiles:
         cut = (t > 0) & (dyn | (t < size))
         # A static size split evenly stays static; any other split is dynamic unless by 1.
         ragged = cut & (dyn | (np.fmod(size, np.maximum(t, 1.0)) != 0))

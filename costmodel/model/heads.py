@@ -28,9 +28,9 @@ MAX_ROUNDS = 2000
 #: Trees per float32 partial sum in ``margin`` (the partials are added in float64).
 TREE_CHUNK = 128
 EARLY_STOP = 50
-#: Per-target overrides of REG_PARAMS / RANK_PARAMS. A slower, shallower latency ranker
-#: generalizes better and is cheaper to score. Measured with `costmodel eval` (3 folds,
-#: latency; this plus NOISY_WEIGHT against neither): unseen shapes tau 0.483 -> 0.489,
+#: Per-target overrides of REG_PARAMS / RANK_PARAMS. A slower latency ranker generalizes
+#: better. Measured with `costmodel eval` (3 folds, latency; eta 0.05 at depth 4 plus
+#: NOISY_WEIGHT against neither): unseen shapes tau 0.483 -> 0.489,
 #: top-1 slowdown 0.653 -> 0.560, MAPE 0.525 -> 0.500; unseen families tau 0.362 -> 0.389,
 #: MAPE 0.858 -> 0.828. A regularized regression head (eta 0.05, min_child_weight 5,
 #: colsample 0.5) gained a little more on unseen families (MAPE 0.763) but needed 550 trees,

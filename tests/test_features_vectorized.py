@@ -220,7 +220,26 @@ def _ref_tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: i
             lg(vec_iters / n_wg), (vec.prod(-1) == 1).astype(np.float64), *fps]
     return np.concatenate([np.stack(cols, axis=1), ratio_vec, ratio_wg,
                            _ref_contiguity(vec, wg, maps, k),
-                           _ref_dynamic(tiles, ext, red, k)], axis=1)
+                           _ref_dynamic(tiles, ext, red, k),
+                           _ref_windows(vec, red, maps, k)], axis=1)
+
+
+def _ref_windows(vec: np.ndarray, red: np.ndarray, maps: list, k: int) -> np.ndarray:
+    """The sliding-window columns (cm-features-5), one candidate and one window at a time:
+    a map result adding a parallel and a reduction loop dim is a window (oh + kh)."""
+    r = red[0, :k] if len(red) else [False] * k
+    windows = set()
+    for m in maps:
+        for expr in m:
+            dims = [d for d, _ in expr if d < k]
+            if len(dims) == 2 and bool(r[dims[0]]) != bool(r[dims[1]]):
+                windows.add(tuple(sorted(dims, key=lambda d: bool(r[d]))))
+    rows = []
+    for v in vec.tolist():
+        kept = sum(1 for o, w in windows if v[o] != 1 or v[w] != 1)
+        rows.append([len(windows), kept, float(kept <= 1),
+                     sum(math.log2(v[w]) for _, w in windows)])
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 4)
 
 
 def _ref_dynamic(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int) -> np.ndarray:
@@ -417,3 +436,31 @@ def test_dynamic_tile_columns_on_a_conv():
     np.testing.assert_array_equal(col["tile.dyn_vec4"], [0, 1, 0, 0])
     np.testing.assert_array_equal(col["tile.dyn_vec1"], [0, 0, 1, 0])
     assert not col["tile.dyn_inner_vec"].any()  # KW (dim 6) is tiled 1 or whole
+
+
+def test_window_columns_on_a_conv():
+    """A 2-D window vectorizes only once decomposed to 1-D: some output dim and its window
+    dim both tiled 1 at the vector level (OH and KH, or OW and KW). cm-features-5's columns,
+    on tiles of one cpu-v5 group (the third and fourth ran 10x slower than the first)."""
+    shape = {"N": 2, "F": 78, "OH": 5, "OW": 48, "C": 27, "KH": 3, "KW": 3, "S": 1}
+    kernel = kernel_features(FAMILIES["conv2d_nchw"].render(shape))
+    def sched(vcp, vr):
+        return Schedule.make("ConvTileAndDecomposeExpert", {
+            "distribution": [2, 78, 5, 48, 0, 0, 0], "vector_common_parallel": vcp,
+            "vector_reduction": vr}).to_dict()
+    rows = schedule_matrix(kernel, [
+        sched([1, 3, 1, 6, 0, 0, 0], [0, 0, 0, 0, 9, 1, 1]),   # OH, KH = 1: decomposes
+        sched([1, 3, 1, 1, 0, 0, 0], [0, 0, 0, 0, 9, 3, 1]),   # OW, KW = 1: decomposes
+        sched([1, 3, 1, 6, 0, 0, 0], [0, 0, 0, 0, 9, 3, 1]),   # KH 3, OW 6: both windows kept
+        sched([1, 3, 5, 6, 0, 0, 0], [0, 0, 0, 0, 9, 1, 3])])  # OH 5, KW 3
+    col = {n: rows[:, i] for i, n in enumerate(F.SCHEDULE_NAMES)}
+    np.testing.assert_array_equal(col["tile.windows"], [2, 2, 2, 2])
+    np.testing.assert_array_equal(col["tile.windows_kept"], [1, 1, 2, 2])
+    np.testing.assert_array_equal(col["tile.window_decomposable"], [1, 1, 0, 0])
+    np.testing.assert_allclose(col["tile.log_window_vec"], np.log2([1, 3, 3, 3]))
+    matmul = kernel_features(FAMILIES["matmul"].render({"M": 64, "N": 64, "K": 64}))
+    row = schedule_matrix(matmul, [Schedule.make("DoubleTilingExpert", {
+        "distribution": [32, 32, 0], "vector_common_parallel": [8, 8, 0],
+        "vector_reduction": [0, 0, 4]}).to_dict()])[0]
+    assert row[F.SCHEDULE_NAMES.index("tile.windows")] == 0  # no window: nothing to decompose
+    assert row[F.SCHEDULE_NAMES.index("tile.window_decomposable")] == 1

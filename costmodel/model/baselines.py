@@ -75,7 +75,11 @@ def read_calibration(path: str) -> dict:
     if min(out["peak_flops_per_s"], out["bandwidth_bytes_per_s"]) <= 0 or \
             out["dispatch_overhead_s"] < 0:
         raise InputError(f"{path}: calibration values must be positive: {out}")
-    out["method"] = f"reused from {path}: " + str(d.get("method", ""))
+    # A calibration reused from a model that reused it keeps one "reused from" hop and the
+    # original measurement's description, not a chain growing with every retrain.
+    import re
+    method = re.sub(r"^(reused from [^:]*: )+", "", str(d.get("method", "")))
+    out["method"] = f"reused from {path}: {method}"
     return out
 
 

@@ -23,7 +23,7 @@ from costmodel.errors import InputError
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
-FEATURE_SCHEMA = "cm-features-4"
+FEATURE_SCHEMA = "cm-features-5"
 
 #: Hashed IR-token n-grams: buckets and orders.
 NGRAM_BUCKETS = 256
@@ -83,6 +83,13 @@ _CONTIG_NAMES = ["tile.n_transposed", "tile.out_transposed", "tile.in_transposed
 _DYN_NAMES = (["tile.n_dyn_wg", "tile.n_dyn_cache", "tile.n_dyn_vec", "tile.dyn_par_vec",
                "tile.dyn_red_vec", "tile.dyn_inner_vec"]
               + [f"tile.dyn_vec{i}" for i in range(MAX_DIMS)])
+#: cm-features-5: sliding windows (convolutions, pooling). IREE's CPU pipelines vectorize a
+#: 2-D window only after decomposing it to 1-D, which needs an output dim and its window dim
+#: both tiled to 1 at the vector level (``DownscaleSizeOneWindowed2DConvolution``); the rest
+#: stay scalar (cpu-v2/v5/v6/v7: 1.5-2.4x slower than their group's mean, vector share
+#: 0.09-0.16 against 0.24-0.28).
+_WINDOW_NAMES = ["tile.windows", "tile.windows_kept", "tile.window_decomposable",
+                 "tile.log_window_vec"]
 #: cm-features-2: tiles relative to the problem (effective tile per level after "0 = not
 #: tiled" inherits the parent tile), register and cache pressure, vector work.
 _TILE_NAMES = (
@@ -95,7 +102,7 @@ _TILE_NAMES = (
        for k in ("log_footprint", "over_l1", "over_l2")]
     + [f"tile.log_ext_over_vec{i}" for i in range(MAX_DIMS)]
     + [f"tile.log_ext_over_wg{i}" for i in range(MAX_DIMS)]
-    + _CONTIG_NAMES + _DYN_NAMES)
+    + _CONTIG_NAMES + _DYN_NAMES + _WINDOW_NAMES)
 #: This machine's per-core caches (AMD EPYC, AVX2: 16 ymm registers of 8 f32 lanes).
 L1_BYTES = 32 * 1024
 L2_BYTES = 512 * 1024
@@ -781,7 +788,42 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     out[:, c0 + MAX_DIMS:c0 + MAX_DIMS + k] = lg(E / wg)
     c1 = c0 + 2 * MAX_DIMS + len(_CONTIG_NAMES)
     out[:, c0 + 2 * MAX_DIMS:c1] = np.stack(_contiguity(vec, wg, maps, k), axis=1)
-    out[:, c1:] = _dynamic_tiles((lv("distribution"), cache_t, vec_t), E, R)
+    c2 = c1 + len(_DYN_NAMES)
+    out[:, c1:c2] = _dynamic_tiles((lv("distribution"), cache_t, vec_t), E, R)
+    out[:, c2:] = _windows(vec, R, maps, k)
+    return out
+
+
+def _window_pairs(R: np.ndarray, maps: list, k: int) -> list[tuple[int, int]]:
+    """(output dim, window dim) pairs: access-map results that add a parallel loop dim and a
+    reduction one (``oh * s + kh * d``), as a convolution's or pooling's input map does."""
+    red = R[0] if len(R) else np.zeros(k, dtype=bool)
+    pairs = set()
+    for m in maps:
+        for e in m:
+            ds = [d for d, _ in e if d < k]
+            if len(ds) == 2 and red[ds[0]] != red[ds[1]]:
+                pairs.add(tuple(sorted(ds, key=lambda d: bool(red[d]))))
+    return sorted(pairs)
+
+
+def _windows(vec: np.ndarray, R: np.ndarray, maps: list, k: int) -> np.ndarray:
+    """The _WINDOW_NAMES columns from the effective vector tiles ``vec`` (n, k)."""
+    n = vec.shape[0]
+    out = np.zeros((n, len(_WINDOW_NAMES)))
+    pairs = _window_pairs(R, maps, k) if n else []
+    out[:, 2] = 1.0
+    if not pairs:
+        return out
+    kept = np.zeros(n)
+    wvec = np.zeros(n)
+    for p, w in pairs:
+        kept += (vec[:, p] != 1) | (vec[:, w] != 1)
+        wvec += np.log2(vec[:, w])
+    out[:, 0] = len(pairs)
+    out[:, 1] = kept
+    out[:, 2] = kept <= 1  # at most one window left: a 1-D conv, which vectorizes
+    out[:, 3] = wvec
     return out
 
 

@@ -794,10 +794,10 @@ def _tile_features(tiles: np.ndarray, ext: np.ndarray, red: np.ndarray, k: int,
     return out
 
 
-def _window_pairs(R: np.ndarray, maps: list, k: int) -> list[tuple[int, int]]:
+def _window_pairs(red: np.ndarray, maps: list, k: int) -> list[tuple[int, int]]:
     """(output dim, window dim) pairs: access-map results that add a parallel loop dim and a
-    reduction one (``oh * s + kh * d``), as a convolution's or pooling's input map does."""
-    red = R[0] if len(R) else np.zeros(k, dtype=bool)
+    reduction one (``oh * s + kh * d``), as a convolution's or pooling's input map does
+    (``red``: which of the root's k loop dims are reductions)."""
     pairs = set()
     for m in maps:
         for e in m:
@@ -811,7 +811,7 @@ def _windows(vec: np.ndarray, R: np.ndarray, maps: list, k: int) -> np.ndarray:
     """The _WINDOW_NAMES columns from the effective vector tiles ``vec`` (n, k)."""
     n = vec.shape[0]
     out = np.zeros((n, len(_WINDOW_NAMES)))
-    pairs = _window_pairs(R, maps, k) if n else []
+    pairs = _window_pairs(R[0], maps, k) if n else []
     out[:, 2] = 1.0
     if not pairs:
         return out

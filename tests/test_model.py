@@ -260,8 +260,7 @@ def test_blended_ordering_combines_both_heads():
     from costmodel.model.targets import TARGETS
 
     class Const:  # a booster stand-in with fixed outputs (intercept 0, see heads.margin)
-        _cm_base = 0.0
-        _cm_rounds = 1
+        _cm_base_rounds = (0.0, 1)
 
         def __init__(self, v):
             self.v = np.asarray(v, dtype=np.float32)
@@ -274,6 +273,42 @@ def test_blended_ordering_combines_both_heads():
     np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 0.5, 3.0])
     h.rank_source = "regression"
     np.testing.assert_allclose(h.rank_cost(np.zeros((3, 1))), [1.0, 2.0, 3.0])
+
+
+def test_margin_cache_is_whole_to_a_second_thread():
+    """Two server threads share a booster: the one that fills heads.margin's cache must not
+    expose a half-filled cache to the other (CI once failed on exactly that race)."""
+    import threading
+
+    from costmodel.model.heads import margin
+
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:  # a booster stand-in whose round count takes a while to read
+        def save_config(self):
+            return '{"learner": {"learner_model_param": {"base_score": "[5E-1]"}}}'
+
+        def num_boosted_rounds(self):
+            entered.set()
+            release.wait(5)
+            return 1
+
+        def inplace_predict(self, X, base_margin=None, iteration_range=None):
+            return np.ones(len(X), dtype=np.float32)
+
+    b, X, out = Slow(), np.zeros((2, 1), dtype=np.float32), {}
+    t = threading.Thread(target=lambda: out.setdefault("first", margin(b, X)))
+    t.start()
+    assert entered.wait(5)
+    # The first thread is inside the cache fill: a second caller must either fill it too or
+    # see it whole, never read half of it.
+    second = threading.Thread(target=lambda: out.setdefault("second", margin(b, X)))
+    second.start()
+    release.set()
+    t.join(5)
+    second.join(5)
+    np.testing.assert_allclose(out["first"], [1.5, 1.5])
+    np.testing.assert_allclose(out["second"], [1.5, 1.5])
 
 
 def test_shipped_model_onnx_export_agrees_within_1e5(tmp_path):

@@ -143,13 +143,14 @@ def margin(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
     every tree's leaf is rounded at that magnitude: 2e-5 off the exact sum after ~500 trees.
     Summing the trees from zero (base_margin 0) and adding the intercept in float64 is within
     ~6e-6, like ONNX Runtime (which adds its base value last) and forest.py."""
-    base = getattr(booster, "_cm_base", None)
-    if base is None:
+    cached = getattr(booster, "_cm_base_rounds", None)
+    if cached is None:
         cfg = json.loads(booster.save_config())["learner"]["learner_model_param"]
-        base = booster._cm_base = float(str(cfg["base_score"]).strip("[]"))
-        booster._cm_rounds = booster.num_boosted_rounds()
+        # One assignment, so a thread sharing the booster never sees half of the cache.
+        cached = booster._cm_base_rounds = (float(str(cfg["base_score"]).strip("[]")),
+                                            booster.num_boosted_rounds())
+    base, n = cached
     zeros = np.zeros(len(X), dtype=np.float32)
-    n = booster._cm_rounds
     if n <= TREE_CHUNK:
         return booster.inplace_predict(X, base_margin=zeros).astype(np.float64) + base
     # XGBoost's running float32 sum rounds every tree added to a large accumulator: over

@@ -20,8 +20,11 @@ STORE ?= var/tuner.sqlite
 serve: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) MODEL=$(MODEL) STORE=$(STORE) $(PY) -m service
 
+# Whole test files per worker: a file's module fixtures (trained models) are built once.
+TEST_JOBS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 proto: $(STAMP)
 	$(PY) -m proto.generate

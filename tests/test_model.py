@@ -170,6 +170,20 @@ def test_metric_definitions_on_a_hand_example():
     assert two["top1_slowdown"] == pytest.approx(4.5)  # mean of 1 and 10 is 5.5
 
 
+def test_regression_metrics_of_no_rows_are_none_without_warnings():
+    import warnings
+
+    from costmodel.model.metrics import regression_metrics
+    from costmodel.model.targets import TARGETS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "mean of empty slice" would raise here
+        m = regression_metrics(np.array([]), np.array([]), TARGETS["latency"].forward)
+        one = regression_metrics(np.array([2.0]), np.array([1.0]), TARGETS["latency"].forward)
+    assert m == {"mape": None, "within_10pct": None, "r2_log": None}
+    assert one["mape"] == 1.0 and one["r2_log"] is None  # one row has no variance
+
+
 def test_onnx_export_agrees_with_native_predictions(dataset, model_dir, tmp_path):
     pytest.importorskip("onnxmltools")
     pytest.importorskip("onnxruntime")

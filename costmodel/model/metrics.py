@@ -105,7 +105,7 @@ def regression_metrics(pred: np.ndarray, y: np.ndarray, forward) -> dict[str, fl
     rel = np.abs(pred[pos] - y[pos]) / y[pos]
     zl, pl = forward(y), forward(np.maximum(pred, 0.0))
     ss_res = float(((zl - pl) ** 2).sum())
-    ss_tot = float(((zl - zl.mean()) ** 2).sum())
+    ss_tot = float(((zl - zl.mean()) ** 2).sum()) if zl.size else 0.0  # no rows: no R^2
     return {
         "mape": _clean(rel.mean()) if rel.size else None,
         "within_10pct": _clean((rel <= 0.10).mean()) if rel.size else None,

@@ -45,7 +45,8 @@ def test_benchmarks_report_a_missing_dataset_without_a_traceback(tmp_path):
     root = Path(__file__).resolve().parent.parent
     missing = tmp_path / "nope"
     for script, args in (("learning_curve.py", ["--data", str(missing)]),
-                         ("score.py", ["--model", str(missing)])):
+                         ("score.py", ["--model", str(missing)]),
+                         ("top1_misses.py", ["--data", str(missing)])):
         r = subprocess.run([sys.executable, str(root / "benchmarks" / script), *args],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 2, (script, r.stderr)

@@ -44,7 +44,7 @@ def _metrics(frame, idx: np.ndarray, cost: np.ndarray, value: np.ndarray | None)
     from costmodel.model.targets import TARGETS
 
     y = frame.y["latency"][idx]
-    _, members = group_index(frame.group[idx].astype(str))
+    _, members = group_index(frame.ranking_group[idx].astype(str))
     m = ranking_metrics(cost, y, members)
     if value is not None:
         m.update(regression_metrics(value, y, TARGETS["latency"].forward))
@@ -60,7 +60,7 @@ def _overfit(frame) -> dict:
     y = frame.y["latency"]
     ok = np.flatnonzero(np.isfinite(y) & (y > 0))
     X = frame.X[ok]
-    _, members = group_index(frame.group[ok].astype(str))
+    _, members = group_index(frame.ranking_group[ok].astype(str))
     pairs = same = 0
     for idx in members:
         rows = X[idx]

@@ -132,3 +132,39 @@ def test_learning_curve_extra_adds_training_groups_and_keeps_the_test_rows(datas
     with pytest.raises(SystemExit) as exc:
         curve(["--data", str(dataset), "--extra", str(dataset), "--model", str(model_dir)])
     assert exc.value.code == 2 and "--extra repeats a dataset" in capsys.readouterr().err
+
+
+def test_a_kernel_in_two_datasets_is_one_split_unit_and_two_ranking_groups(dataset, model_dir,
+                                                                           tmp_path):
+    """Two collections of the same kernels (here: a copy) were timed in different sessions:
+    each keeps its own ranking groups, while held-out splits still hold a kernel out whole."""
+    import dataclasses
+
+    import costmodel
+    from costmodel.model.datasets import concat_frames
+    from costmodel.model.evaluate import evaluate
+    from costmodel.model.splits import make_split
+
+    copy = tmp_path / "again"
+    shutil.copytree(dataset, copy)
+    one = load_frame(str(dataset))
+    both = load_frames([str(dataset), str(copy)])
+    assert one.rank_group is None and one.ranking_group is one.group
+    np.testing.assert_array_equal(both.group, np.concatenate([one.group, one.group]))
+    assert list(both.ranking_group) == [f"{g}@{dataset.name}" for g in one.group] + \
+        [f"{g}@again" for g in one.group]
+    for tr, te in make_split("unseen_shapes", both, k=3, seed=0).folds:
+        assert not set(both.group[tr]) & set(both.group[te])
+    machine = costmodel.load(model_dir).manifest["machine"]
+    got = [evaluate(f, ["latency"], machine, folds=2, splits=["unseen_shapes"])
+           ["splits"]["unseen_shapes"]["latency"]["test_groups"] for f in (one, both)]
+    assert got[1] == 2 * got[0] > 0
+    # Repeated timings follow their dataset's ranking groups; unshared groups keep their id.
+    g0 = str(one.group[0])
+    rep = dataclasses.replace(one, repeats=[{"group_id": g0, "run": "repeat-1"}])
+    other = dataclasses.replace(one.take(one.group != g0), repeats=[])
+    joined = concat_frames([rep, rep.take(one.group == g0), other], names=["x", "y", "z"])
+    assert [r["group_id"] for r in joined.repeats] == [f"{g0}@x", f"{g0}@y"]
+    shared = {str(g) for g in one.group if g != g0}
+    assert set(joined.ranking_group[-len(other):]) == {f"{g}@z" for g in shared}
+    assert concat_frames([other]).rank_group is None

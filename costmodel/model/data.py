@@ -42,9 +42,19 @@ class Frame:
     latency_ci_rel: np.ndarray | None = None  # relative CI half-width of the median latency
     #: The IREE target CPU default candidates were resolved for (None: not resolved).
     defaults_target_cpu: str | None = None
+    #: Ranking groups where they differ from ``group`` (see ``ranking_group``).
+    rank_group: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.X.shape[0]
+
+    @property
+    def ranking_group(self) -> np.ndarray:
+        """Candidates timed side by side in one collection: ``group``, except that a kernel
+        collected in several datasets is one ranking group per dataset (their sessions'
+        timings differ by up to ~1.5x; pairs across them rank the sessions, not the
+        schedules). Held-out splits still go by ``group``: the kernel is held out as one."""
+        return self.group if self.rank_group is None else self.rank_group
 
     def take(self, idx: np.ndarray) -> Frame:
         kw = {}

@@ -61,24 +61,49 @@ def load_frames(paths: Sequence[str], *, progress=None) -> Frame:
     if len(paths) == 1:
         return load_frame(paths[0], progress=progress)
     check_same_hardware(paths, load_manifests(paths))
-    return concat_frames([load_frame(p, progress=progress) for p in paths])
+    return concat_frames([load_frame(p, progress=progress) for p in paths],
+                         names=[Path(p).name for p in paths])
 
 
-def concat_frames(frames: Sequence[Frame]) -> Frame:
+def _ranking_groups(frames: Sequence[Frame], names: Sequence[str]
+                    ) -> tuple[np.ndarray | None, list[list[dict]]]:
+    """Ranking groups of the concatenated frames, and each frame's repeats to match: a group
+    id found in more than one frame becomes "<id>@<name>" in each (None: no id is shared)."""
+    ids = [set(map(str, f.ranking_group)) for f in frames]
+    shared = {g for i, a in enumerate(ids) for b in ids[i + 1:] for g in a & b}
+    if not shared:
+        return None, [f.repeats for f in frames]
+    groups, repeats = [], []
+    for f, name in zip(frames, names):
+        g = f.ranking_group.astype(object)
+        hit = np.isin(g.astype(str), sorted(shared))
+        g[hit] = [f"{x}@{name}" for x in g[hit]]
+        groups.append(g)
+        repeats.append([{**r, "group_id": f"{r['group_id']}@{name}"}
+                        if str(r.get("group_id")) in shared else r for r in f.repeats])
+    return np.concatenate(groups), repeats
+
+
+def concat_frames(frames: Sequence[Frame], names: Sequence[str] | None = None) -> Frame:
+    """The frames' rows in order. ``names`` (default: their positions) label the ranking
+    groups of kernels that more than one frame holds (``Frame.ranking_group``)."""
     cpus = {f.defaults_target_cpu for f in frames}
     if len(cpus) > 1:
         raise InputError("--data: default schedules resolved for different CPUs "
                          f"{sorted(map(str, cpus))}")
     kw: dict = {}
     for k, v in frames[0].__dict__.items():
+        if k in ("repeats", "rank_group"):
+            continue  # below
         if isinstance(v, np.ndarray):
             kw[k] = np.concatenate([getattr(f, k) for f in frames])
         elif k == "y":
             kw[k] = {t: np.concatenate([f.y[t] for f in frames]) for t in v}
-        elif k == "repeats":
-            kw[k] = [r for f in frames for r in f.repeats]
         elif k == "data_hash":   # one dataset keeps its own hash (models record it)
             kw[k] = hashlib.sha256("+".join(f.data_hash for f in frames).encode()).hexdigest()
         else:
             kw[k] = v
+    names = [str(i) for i in range(len(frames))] if names is None else list(names)
+    kw["rank_group"], repeats = _ranking_groups(frames, names)
+    kw["repeats"] = [r for rs in repeats for r in rs]
     return Frame(**kw)

@@ -177,7 +177,7 @@ def _evaluate(frame: Frame, targets: list[str], machine: dict, folds: int, seed:
                     d[name] = b[k]
             if predictions is not None:
                 predictions.setdefault(split_name, {})[name] = {
-                    "y": frame.y[name][te], "group": frame.group[te], "rows": te, **cat}
+                    "y": frame.y[name][te], "group": frame.ranking_group[te], "rows": te, **cat}
             if name in CLEAN_TARGETS and frame.noisy is not None and frame.noisy[te].any():
                 c = ~frame.noisy[te]
                 m, b = _metrics(frame, name, te[c], {k: v[c] for k, v in cat.items()},
@@ -215,7 +215,7 @@ def _metrics(frame: Frame, name: str, te: np.ndarray, cat: dict, machine: dict,
     y = frame.y[name][te]
     # Rank within (group, fold): one model's scores only. random_within_groups spreads a
     # group's rows over folds, and ranking scores of different fold models do not compare.
-    _, members = group_index(np.char.add(np.char.add(frame.group[te].astype(str), "#"),
+    _, members = group_index(np.char.add(np.char.add(frame.ranking_group[te].astype(str), "#"),
                                          cat["fold"].astype(str)))
     m = ranking_metrics(cat["rank_cost"], y, members, seed=seed)
     m.update(regression_metrics(cat["value"], y, TARGETS[name].forward))
@@ -244,7 +244,7 @@ def noise_ceiling(frame: Frame, targets: list[str], *, clean: bool = False) -> d
     if not frame.repeats:
         return {"available": False,
                 "reason": "the dataset has no repeated measurements (run `costmodel noise`)"}
-    index = {(g, s): i for i, (g, s) in enumerate(zip(frame.group, frame.schedule_json))}
+    index = {(g, s): i for i, (g, s) in enumerate(zip(frame.ranking_group, frame.schedule_json))}
     out: dict = {"available": True, "runs": sorted({r["run"] for r in frame.repeats})}
     if clean:
         out["labels"] = "clean"
@@ -267,7 +267,7 @@ def noise_ceiling(frame: Frame, targets: list[str], *, clean: bool = False) -> d
         idx = np.asarray(main_i)
         pred = np.asarray(rep_v, dtype=np.float64)
         y = frame.y[name][idx]
-        _, members = group_index(frame.group[idx])
+        _, members = group_index(frame.ranking_group[idx])
         m = ranking_metrics(pred, y, members)
         m.update(regression_metrics(pred, y, t.forward))
         m["pairs"] = int(len(idx))

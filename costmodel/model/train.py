@@ -80,7 +80,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         z = t.forward(np.where(ok, y, 1.0))
         w = row_weights(frame, name)
         ws = (lambda i: None) if w is None else (lambda i: w[i])  # noqa: E731
-        g = frame.group
+        g = frame.ranking_group
         rp = TARGET_PARAMS.get(name, {}).get("regression")
         kp = TARGET_PARAMS.get(name, {}).get("ranking")
         off = RooflineOffset.for_columns(pre.names, machine) if name in OFFSET_TARGETS else None
@@ -152,7 +152,7 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
                         "dispatch_log_half_width": h.q_dispatch}
         heads[name] = h
         if len(c):
-            _, members = group_index(frame.group[c])
+            _, members = group_index(frame.ranking_group[c])
             m = ranking_metrics(cc, y[c], members)
             m.update(regression_metrics(t.inverse(zc), y[c], t.forward))
             holdout[name] = m

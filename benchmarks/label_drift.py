@@ -30,10 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from costmodel.cli_args import (as_recorded, int_at_least, positive_int,  # noqa: E402
-                                random_seed, shipped)
+from benchmarks._folds import add_fold_args, out_of_fold  # noqa: E402
+from costmodel.cli_args import as_recorded, positive_int  # noqa: E402
 
-SHIPPED = "datasets/cpu-v2,datasets/cpu-v5,datasets/cpu-v6,datasets/cpu-v7"
 MIN_OTHERS = 24  # rows of other groups a session needs before it corrects a group
 
 
@@ -79,32 +78,14 @@ def schedule_kind(row: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=",".join(shipped(p) for p in SHIPPED.split(",")),
-                    help="a dataset, or several of one CPU joined by commas")
-    ap.add_argument("--model", default=shipped("models/default"),
-                    help="gives the roofline calibration (the latency head's margin)")
-    ap.add_argument("--split", default="unseen_shapes",
-                    choices=("unseen_shapes", "unseen_families", "random_within_groups"))
+    add_fold_args(ap, ("unseen_shapes", "unseen_families", "random_within_groups"))
     ap.add_argument("--gap", type=positive_int, default=1200,
                     help="seconds without a sample that start a new session")
-    ap.add_argument("--folds", type=int_at_least(2), default=3)
-    ap.add_argument("--seed", type=random_seed, default=0)
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
 
     import pyarrow.parquet as pq
 
-    import costmodel
-    from costmodel.model.datasets import data_paths, load_frames
-    from costmodel.model.evaluate import evaluate
-
-    paths = data_paths(args.data)
-    machine = costmodel.load(args.model).manifest.get("machine") or {}
-    frame = load_frames(paths)
-    preds: dict = {}
-    evaluate(frame, ["latency"], machine, folds=args.folds, seed=args.seed,
-             splits=[args.split], predictions=preds)
-    p = preds[args.split]["latency"]
+    paths, frame, p, _ = out_of_fold(args)
     rows, y, value, group = p["rows"], p["y"], p["value"], p["group"].astype(str)
     meta = {}
     for d in paths:

@@ -33,10 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from scipy.stats import rankdata  # noqa: E402
 
-from costmodel.cli_args import (as_recorded, int_at_least, positive_int,  # noqa: E402
-                                random_seed, shipped)
-
-SHIPPED = "datasets/cpu-v2,datasets/cpu-v5,datasets/cpu-v6,datasets/cpu-v7"
+from benchmarks._folds import add_fold_args, out_of_fold  # noqa: E402
+from costmodel.cli_args import as_recorded, positive_int  # noqa: E402
 #: Bins of predicted within-group percentile rank (0: predicted fastest).
 RANK_BINS = (0.0, 0.2, 0.5, 0.8, 1.0)
 
@@ -120,35 +118,12 @@ def summarize(picks: list[dict], family: np.ndarray, schedules: np.ndarray,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=",".join(shipped(p) for p in SHIPPED.split(",")),
-                    help="a dataset, or several of one CPU joined by commas")
-    ap.add_argument("--model", default=shipped("models/default"),
-                    help="gives the roofline calibration (the latency head's margin)")
-    ap.add_argument("--split", default="unseen_shapes",
-                    choices=("unseen_shapes", "unseen_families", "random_within_groups",
-                             "unseen_models"))
-    ap.add_argument("--folds", type=int_at_least(2), default=3)
-    ap.add_argument("--seed", type=random_seed, default=0)
+    add_fold_args(ap, ("unseen_shapes", "unseen_families", "random_within_groups",
+                       "unseen_models"))
     ap.add_argument("--worst", type=positive_int, default=10,
                     help="list this many groups with the largest top-1 slowdown")
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-
-    import costmodel
-    from costmodel.errors import InputError
-    from costmodel.model.datasets import data_paths, load_frames
-    from costmodel.model.evaluate import evaluate
-
-    paths = data_paths(args.data)
-    machine = costmodel.load(args.model).manifest.get("machine") or {}
-    frame = load_frames(paths)
-    preds: dict = {}
-    res = evaluate(frame, ["latency"], machine, folds=args.folds, seed=args.seed,
-                   splits=[args.split], predictions=preds, progress=not args.json)
-    if args.split not in preds:
-        raise InputError(f"{args.data} has no {args.split} split (too few groups, families "
-                         "or real models)")
-    p = preds[args.split]["latency"]
+    paths, frame, p, res = out_of_fold(args, progress=not args.json)
     rows = np.asarray(p["rows"])
     y, cost, group = np.asarray(p["y"]), np.asarray(p["rank_cost"]), np.asarray(p["group"])
     is_default = np.asarray(frame.is_default)[rows].astype(bool)

@@ -51,9 +51,8 @@ class Frame:
     @property
     def ranking_group(self) -> np.ndarray:
         """Candidates timed side by side in one collection: ``group``, except that a kernel
-        collected in several datasets is one ranking group per dataset (their sessions'
-        timings differ by up to ~1.5x; pairs across them rank the sessions, not the
-        schedules). Held-out splits still go by ``group``: the kernel is held out as one."""
+        collected in several datasets is one ranking group per dataset (one schedule timed
+        in two sessions differs by up to ~25%; pairs across them partly rank the sessions). Held-out splits still go by ``group``: the kernel is held out as one."""
         return self.group if self.rank_group is None else self.rank_group
 
     def take(self, idx: np.ndarray) -> Frame:

@@ -35,6 +35,7 @@ from scipy.stats import rankdata  # noqa: E402
 
 from benchmarks._folds import add_fold_args, out_of_fold  # noqa: E402
 from costmodel.cli_args import as_recorded, positive_int  # noqa: E402
+from costmodel.model.data import group_index  # noqa: E402
 #: Bins of predicted within-group percentile rank (0: predicted fastest).
 RANK_BINS = (0.0, 0.2, 0.5, 0.8, 1.0)
 
@@ -45,9 +46,7 @@ def group_picks(cost: np.ndarray, y: np.ndarray, group: np.ndarray,
     lowest costs: their mean latency, as ranking_metrics), the share of the pick that is a
     default candidate, the best default's slowdown (None without one), and the pick's row."""
     out = []
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
-    for idx in np.split(order, starts[1:]):
+    for idx in group_index(group)[1]:
         if len(idx) < 2:
             continue
         t, p, d = y[idx], cost[idx], is_default[idx]
@@ -65,9 +64,8 @@ def group_picks(cost: np.ndarray, y: np.ndarray, group: np.ndarray,
 def percentile_ranks(x: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Within-group percentile rank in (0, 1]: the lowest of n is 1/n, ties averaged."""
     out = np.empty(len(x))
-    for g in np.unique(group):
-        m = group == g
-        out[m] = rankdata(x[m]) / m.sum()
+    for idx in group_index(group)[1]:
+        out[idx] = rankdata(x[idx]) / len(idx)
     return out
 
 

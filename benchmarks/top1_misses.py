@@ -123,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     paths, frame, p, res = out_of_fold(args, progress=not args.json)
     rows = np.asarray(p["rows"])
-    y, cost, group = np.asarray(p["y"]), np.asarray(p["rank_cost"]), np.asarray(p["group"])
+    y, cost = np.asarray(p["y"]), np.asarray(p["rank_cost"])
+    # Rank within (group, fold) as the eval does: random_within_groups spreads a group over
+    # folds, and different fold models' costs do not compare.
+    group = np.char.add(np.char.add(np.asarray(p["group"]).astype(str), "#"),
+                        np.asarray(p["fold"]).astype(str))
     is_default = np.asarray(frame.is_default)[rows].astype(bool)
     family = np.asarray(frame.family)[rows].astype(str)
     picks = group_picks(cost, y, group, is_default)

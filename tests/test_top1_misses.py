@@ -50,3 +50,10 @@ def test_run_on_a_real_dataset_matches_the_eval(dataset, model_dir, capsys):
     worst = [g["slowdown"] for g in out["worst_groups"]]
     assert worst == sorted(worst, reverse=True)
     assert worst[0] >= max(f["top1_slowdown"] for f in out["families"].values())
+
+
+def test_a_split_that_spreads_groups_over_folds_matches_the_eval_too(dataset, model_dir, capsys):
+    assert main(["--data", str(dataset), "--model", str(model_dir), "--folds", "2",
+                 "--split", "random_within_groups", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["top1_slowdown"] == pytest.approx(out["eval_top1_slowdown"], abs=1e-12)

@@ -16,7 +16,12 @@ from costmodel.model.features import FEATURE_NAMES, FEATURE_SCHEMA, N_BASE
 
 
 def _finite(X):
-    return np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    X = np.asarray(X, dtype=np.float64)
+    # Feature rows are almost always finite: one isfinite pass instead of nan_to_num's
+    # copy and three scans (a fifth of a 20,000-candidate predict's preprocessing).
+    if np.isfinite(X).all():
+        return X
+    return np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass

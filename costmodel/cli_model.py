@@ -30,7 +30,8 @@ def _progress(quiet: bool):
 def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark, read_calibration
-    from costmodel.model.datasets import data_paths, load_frames, load_manifests
+    from costmodel.model.datasets import (data_paths, load_frames, load_manifests,
+                                          load_transfer, transfer_record, with_transfer)
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
     from costmodel.model.train import fit, training_manifest
@@ -39,9 +40,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     # The output and targets are checked before any work, local or on a cluster.
     targets = parse_targets(args.targets)
     paths = data_paths(args.data)
+    tpaths = _transfer_paths(args)
     _check_model_out(args.out)
     from costmodel.distributed import resolve_scheduler
     if (address := resolve_scheduler(args.scheduler)) is not None:
+        if tpaths:
+            raise InputError("--transfer-data: training on a Dask cluster reads one dataset; "
+                             "train with --transfer-data locally (--scheduler local)")
         if len(paths) > 1:
             raise InputError(f"--data {args.data!r}: training on a Dask cluster reads one "
                              "dataset; train several locally (--scheduler local)")
@@ -54,6 +59,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     frame = load_frames(paths, progress=_progress(args.quiet))   # checks one CPU first
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
+    transfer = load_transfer(tpaths, dmanifests, progress=_progress(args.quiet))
+    if transfer:
+        say(f"--transfer-data {args.transfer_data}: {sum(map(len, transfer))} samples, "
+            f"{sum(len(set(f.group)) for f in transfer)} groups (fit rows, marked data.other_cpu)")
+    own_frame, frame = frame, with_transfer(frame, transfer)
     if machine is not None:
         say(f"roofline calibration from {args.calibration}:")
     else:
@@ -67,10 +77,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                            progress=_progress(args.quiet))
     manifest = training_manifest(
         args.data, dmanifests,
-        {"hash": frame.data_hash, "rows": len(frame), "groups": len(set(frame.group)),
-         "families": sorted(set(frame.family)),
-         "defaults_target_cpu": frame.defaults_target_cpu},
-        args.seed, info, pre, time.perf_counter() - t0, machine)
+        {"hash": own_frame.data_hash, "rows": len(own_frame),
+         "groups": len(set(own_frame.group)), "families": sorted(set(own_frame.family)),
+         "defaults_target_cpu": own_frame.defaults_target_cpu},
+        args.seed, info, pre, time.perf_counter() - t0, machine,
+        transfer=transfer_record(tpaths, transfer) if transfer else None)
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
     if not args.quiet:   # the final summary table, on stderr like the progress
@@ -84,6 +95,21 @@ def cmd_train(args: argparse.Namespace) -> int:
                                                       "r2_log")))
         Console(stderr=True, width=None if sys.stderr.isatty() else 120).print(t)
     return 0
+
+
+def _transfer_paths(args: argparse.Namespace) -> list[str]:
+    """--transfer-data's datasets; none of them may also be in --data."""
+    from costmodel.model.datasets import data_paths
+
+    if not args.transfer_data:
+        return []
+    paths = data_paths(args.transfer_data)
+    mine = {str(Path(p).resolve()) for p in data_paths(args.data)}
+    both = [p for p in paths if str(Path(p).resolve()) in mine]
+    if both:
+        raise InputError(f"--transfer-data {both[0]!r} is also in --data (its rows would "
+                         "count twice)")
+    return paths
 
 
 def _check_model_out(out: str) -> None:
@@ -108,7 +134,8 @@ def _f(v) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import load
-    from costmodel.model.datasets import data_paths, load_frames
+    from costmodel.model.datasets import (data_paths, load_frames, load_manifests,
+                                          load_transfer, transfer_record, with_transfer)
     from costmodel.model.evaluate import evaluate, noise_ceiling
     from costmodel.model.report import markdown
     from costmodel.model.splits import SPLITS
@@ -126,8 +153,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # The outputs are checked before the evaluation, which can take minutes.
     report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
     html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
+    tpaths = _transfer_paths(args)
     frame = load_frames(data_paths(args.data), progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
+    transfer = load_transfer(tpaths, load_manifests(data_paths(args.data)[:1]),
+                             progress=_progress(args.quiet)) if tpaths else []
     if args.folds > (n_groups := len(set(frame.group))):
         # Every split holds out whole groups (or rows of them): more folds than groups
         # would leave folds without test rows.
@@ -137,6 +167,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "groups": len(set(frame.group)), "data_hash": frame.data_hash,
               "model_data_hash": model.manifest.get("training_data", {}).get("hash"),
               "folds": args.folds, "machine": model.manifest.get("machine", {})}
+    if transfer:
+        # Every fold's training adds these rows (never its test kernels); metrics, baselines
+        # and the noise ceiling stay on --data.
+        result["transfer_data"] = transfer_record(tpaths, transfer)
+    own_frame, frame = frame, with_transfer(frame, transfer)
     seeds = [args.seed + i for i in range(args.seeds)]
     preds: dict = {}
     runs = []
@@ -152,9 +187,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         from costmodel.model.seed_spread import seed_spread
         result["seed_spread"] = seed_spread(runs, seeds)
-    result["noise_ceiling"] = noise_ceiling(frame, targets)
+    result["noise_ceiling"] = noise_ceiling(own_frame, targets)
     if result.get("splits_clean"):
-        result["noise_ceiling_clean"] = noise_ceiling(frame, targets, clean=True)
+        result["noise_ceiling_clean"] = noise_ceiling(own_frame, targets, clean=True)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(markdown(result))
     from costmodel.report import write_html
@@ -256,6 +291,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="comma list of latency, instructions, spills, code_size")
     p.add_argument("--out", required=True, help="model directory, e.g. models/NAME")
     p.add_argument("--seed", type=random_seed, default=0)
+    p.add_argument("--transfer-data", default=None, metavar="DATASETS",
+                   help="datasets timed on other CPUs (comma list): extra training rows, "
+                        "marked by the feature data.other_cpu and ranked within their own "
+                        "timings; validation and calibration stay on --data")
     p.add_argument("--calibration", default=None,
                    help="roofline calibration to reuse instead of measuring it: a model "
                         "directory (its manifest's) or a JSON file with peak_flops_per_s, "
@@ -271,6 +310,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True,
                    help="dataset directory, or several of one CPU joined by commas")
+    p.add_argument("--transfer-data", default=None, metavar="DATASETS",
+                   help="datasets timed on other CPUs that every fold also trains on, as "
+                        "`train --transfer-data` (never its test kernels; never tested on)")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.add_argument("--report", help="markdown report path (default: MODEL/report.md)")
     p.add_argument("--html-report", help="HTML report with plots (default: the markdown "

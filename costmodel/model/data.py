@@ -44,6 +44,9 @@ class Frame:
     defaults_target_cpu: str | None = None
     #: Ranking groups where they differ from ``group`` (see ``ranking_group``).
     rank_group: np.ndarray | None = None
+    #: True on rows timed on another CPU than the model's (``costmodel train
+    #: --transfer-data``): fit rows only, never validation, calibration or test rows.
+    transfer: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.X.shape[0]

@@ -2,18 +2,22 @@
 
 The learning curve says each doubling of the data is worth about +0.04 within-group tau, and
 one collection is a session's work: collections of the same CPU (and IREE build), made on
-different hosts or days, add up. Latencies of different CPUs do not: they are refused."""
+different hosts or days, add up. Latencies of different CPUs do not mix in --data: they are
+refused there. ``--transfer-data`` adds another CPU's datasets as training rows marked by the
+feature ``data.other_cpu``, which keeps the two CPUs' costs apart in the trees."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from costmodel.errors import InputError
 from costmodel.model.data import Frame, load_frame
+from costmodel.model.features import FEATURE_NAMES, OTHER_CPU
 
 #: What must agree between datasets trained on together (their hardware ids may differ: the
 #: id hashes the hypervisor's CPU flags too, which change between hosts of one CPU model).
@@ -107,3 +111,59 @@ def concat_frames(frames: Sequence[Frame], names: Sequence[str] | None = None) -
     kw["rank_group"], repeats = _ranking_groups(frames, names)
     kw["repeats"] = [r for rs in repeats for r in rs]
     return Frame(**kw)
+
+
+def load_transfer(paths: Sequence[str], own: Sequence[dict], *, progress=None) -> list[Frame]:
+    """``--transfer-data``: datasets timed on other CPUs than ``--data`` (whose manifests are
+    ``own``), each a frame of rows marked ``transfer``, with the feature ``data.other_cpu``
+    set to 1. A dataset's ranking groups stay its own (``<group>@<dataset>``): the ranking
+    head pairs only candidates timed side by side on one CPU. A dataset of --data's own CPU
+    is refused: it belongs in --data."""
+    manifests = load_manifests(paths)
+    mine = own[0].get("hardware", {})
+    for p, m in zip(paths, manifests):
+        hw = m.get("hardware", {})
+        if all(hw.get(k) == mine.get(k) for k in SAME_HARDWARE):
+            raise InputError(f"--transfer-data: {p} was measured on the same hardware as "
+                             f"--data ({mine.get('cpu_model')!r}, IREE target "
+                             f"{mine.get('iree_target_cpu')!r}); add it to --data instead")
+    frames = []
+    names = [Path(p).name for p in paths]
+    for i, p in enumerate(paths):
+        f = load_frame(p, progress=progress)
+        name = names[i] if names.count(names[i]) == 1 else f"{names[i]}#{i}"
+        f.rank_group = np.asarray([f"{g}@{name}" for g in f.ranking_group], dtype=object)
+        f.transfer = np.ones(len(f), dtype=bool)
+        f.X[:, FEATURE_NAMES.index(OTHER_CPU)] = 1.0
+        frames.append(f)
+    return frames
+
+
+def with_transfer(frame: Frame, transfer: Sequence[Frame]) -> Frame:
+    """``frame``'s rows followed by the ``transfer`` frames' (``load_transfer``). The result
+    keeps ``frame``'s data hash, repeats and defaults CPU: metrics, noise ceilings and models'
+    records are of --data; the transfer rows only add training rows."""
+    if not transfer:
+        return frame
+    cpu = frame.defaults_target_cpu
+    parts = [frame] + [replace(f, defaults_target_cpu=cpu) for f in transfer]
+    both = concat_frames([replace(p, rank_group=None, transfer=None, repeats=[])
+                          for p in parts])
+    both.rank_group = np.concatenate([p.ranking_group.astype(object) for p in parts])
+    both.transfer = np.concatenate([np.zeros(len(frame), dtype=bool)]
+                                   + [np.ones(len(f), dtype=bool) for f in transfer])
+    both.repeats = frame.repeats
+    both.data_hash = frame.data_hash
+    return both
+
+
+def transfer_record(paths: Sequence[str], frames: Sequence[Frame]) -> dict:
+    """What a model's manifest says about its --transfer-data."""
+    manifests = load_manifests(paths)
+    return {"path": ",".join(paths), "rows": int(sum(len(f) for f in frames)),
+            "groups": int(sum(len(set(f.group)) for f in frames)),
+            "hash": hashlib.sha256("+".join(f.data_hash for f in frames).encode()).hexdigest(),
+            "datasets": [{"path": p, "name": m.get("name"), "rows": len(f),
+                          "hardware_id": m.get("hardware", {}).get("id"),
+                          "iree_target_cpu": m.get("hardware", {}).get("iree_target_cpu")}
+                         for p, m, f in zip(paths, manifests, frames)]}

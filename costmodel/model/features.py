@@ -23,7 +23,7 @@ from costmodel.errors import InputError
 from costmodel.ir.families import FAMILIES as OP_FAMILIES
 from costmodel.programs.schedule import LEVELS, PIPELINES, Schedule
 
-FEATURE_SCHEMA = "cm-features-5"
+FEATURE_SCHEMA = "cm-features-6"
 
 #: Hashed IR-token n-grams: buckets and orders.
 NGRAM_BUCKETS = 256
@@ -52,6 +52,7 @@ def _base_names() -> list[str]:
     names += [f"root.log_extent{i}" for i in range(MAX_DIMS)]
     names += [f"root.dim{i}_reduction" for i in range(MAX_DIMS)]
     names += [f"ngram.{b}" for b in range(NGRAM_BUCKETS)]
+    names += [OTHER_CPU]
     return names
 
 
@@ -68,6 +69,12 @@ def _schedule_names() -> list[str]:
     names += _TILE_NAMES
     return names
 
+
+#: cm-features-6: 1 on training rows timed on another CPU than the model's
+#: (``--transfer-data``), 0 on every row scored: the trees keep the two CPUs' costs apart.
+#: Without it, another CPU's rows made a Zen 3 model worse (unseen shapes tau 0.613 ->
+#: 0.574); with it, better (0.639; history, stop 46).
+OTHER_CPU = "data.other_cpu"
 
 #: cm-features-3: how each operand's vector tile lies in memory (operands are row-major: the
 #: last result of an access map is the contiguous one).
@@ -326,7 +333,7 @@ def kernel_features_from(feats: Mapping, tokens: Sequence[str], text_hash: str =
         v += [float(red[i]) if i < len(red) else 0.0 for i in range(MAX_DIMS)]
     else:
         v += [0.0] * (len(_ROOT_KEYS) + 9 + 2 * MAX_DIMS)
-    base = np.concatenate([np.asarray(v, dtype=np.float64), ngram_vector(tokens)])
+    base = np.concatenate([np.asarray(v, dtype=np.float64), ngram_vector(tokens), [0.0]])
     assert base.shape == (N_BASE,), (base.shape, N_BASE)
     return KernelFeatures(base, structured, text_hash)
 

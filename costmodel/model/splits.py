@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.model.data import Frame
+from costmodel.model.novelty import family_root
 
 SPLITS = ("random_within_groups", "unseen_shapes", "unseen_families", "unseen_models")
 
@@ -50,6 +51,32 @@ def _by_units(name: str, unit_of: np.ndarray, units: list[str], k: int,
 
 
 def make_split(name: str, frame: Frame, *, k: int = 3, seed: int = 0) -> Split:
+    """The split's folds. Rows of other CPUs (``frame.transfer``) are never tested: the
+    folds are made on this CPU's rows, and each fold trains on every transfer row that does
+    not share its held-out kernels, families or models."""
+    if frame.transfer is None or not frame.transfer.any():
+        return _make_split(name, frame, k=k, seed=seed)
+    own = np.flatnonzero(~frame.transfer)
+    sp = _make_split(name, frame.take(own), k=k, seed=seed)
+    extra = np.flatnonzero(frame.transfer)
+    folds = []
+    for tr, te in sp.folds:
+        te = own[te]
+        if name == "unseen_shapes":
+            clash = np.isin(frame.group[extra], frame.group[te])
+        elif name == "unseen_families":
+            held = {family_root(f) for f in set(frame.family[te])}
+            clash = np.isin([family_root(f) for f in frame.family[extra]], sorted(held))
+        elif name == "unseen_models":
+            models = sorted({m for m in frame.model[te] if m})
+            clash = np.isin(frame.model[extra], models) & (frame.source[extra] == "real_model")
+        else:  # random_within_groups: the test kernels' other schedules train anyway
+            clash = np.zeros(len(extra), dtype=bool)
+        folds.append((np.concatenate([own[tr], extra[~clash]]), te))
+    return Split(sp.name, folds, sp.held_out, sp.unavailable)
+
+
+def _make_split(name: str, frame: Frame, *, k: int = 3, seed: int = 0) -> Split:
     rng = np.random.default_rng(seed)
     n = len(frame)
     if name == "random_within_groups":

@@ -56,15 +56,24 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     choice of the ranking head) and calibration (15%: conformal intervals and the holdout
     metrics). After early stopping the heads are refit on fit + validation with the chosen
     number of rounds; calibration rows are never seen by a head.
+
+    Rows marked ``frame.transfer`` (timed on another CPU, ``--transfer-data``) are fit
+    rows only, ranked in groups of their own dataset's timings; validation, calibration,
+    the held-out refits' test rows and so every choice and interval are this CPU's rows.
     """
-    if len(frame) < MIN_ROWS:
-        raise InputError(f"only {len(frame)} feasible samples; need at least {MIN_ROWS} to train")
-    val_idx, cal_idx, fit_idx = holdout_groups(frame.group, (0.15, 0.15), seed)
+    tr = np.zeros(len(frame), dtype=bool) if frame.transfer is None else frame.transfer
+    if int((~tr).sum()) < MIN_ROWS:
+        raise InputError(f"only {int((~tr).sum())} feasible samples; need at least "
+                         f"{MIN_ROWS} to train")
+    own = np.flatnonzero(~tr)
+    val_idx, cal_idx, fit_idx = (own[i] for i in holdout_groups(frame.group[own],
+                                                                (0.15, 0.15), seed))
+    fit_idx = np.concatenate([fit_idx, np.flatnonzero(tr)])
     pre = Preprocessor.fit(frame.X[fit_idx])
     X = pre.transform(frame.X)
-    held_out = _held_out_families(frame, cal_idx, seed)
+    held_out = _held_out_families(frame, cal_idx, seed, own)
     dcol = pre.names.index(DISPATCH_COLUMN) if DISPATCH_COLUMN in pre.names else None
-    structure = Structure.build(X, structure_columns(pre.names, N_BASE, pre.kept))
+    structure = Structure.build(X[own], structure_columns(pre.names, N_BASE, pre.kept))
     heads: dict[str, TargetHeads] = {}
     holdout: dict[str, dict] = {}
     recipe: dict[str, dict] = {}
@@ -84,8 +93,10 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         # collected twice: per-dataset groups measured the same on held-out shapes and
         # models (stop 45: tau 0.665 / 0.667 vs 0.667 / 0.669 over fold seeds 0 and 1) and
         # ranked this machine's pools worse (TenSet top-1 0.28 vs 0.48). Metrics and the
-        # holdout rank within ``ranking_group``.
-        g = frame.group
+        # holdout rank within ``ranking_group``. Rows of other CPUs pair only within their
+        # own dataset's timings (``ranking_group``).
+        g = frame.group if frame.transfer is None else np.where(tr, frame.ranking_group,
+                                                                  frame.group)
         rp = TARGET_PARAMS.get(name, {}).get("regression")
         kp = TARGET_PARAMS.get(name, {}).get("ranking")
         off = RooflineOffset.for_columns(pre.names, machine) if name in OFFSET_TARGETS else None
@@ -103,11 +114,11 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
         by_family = held_out is not None and len(c) > 0
         fam_keep = fam_test = fam_new = None
         if by_family:
-            fam_keep, fam_test = fv[~held_out[fv]], np.flatnonzero(held_out & ok)
+            fam_keep, fam_test = fv[~held_out[fv]], np.flatnonzero(held_out & ok & ~tr)
         fam = (_held_out_parts(X, zr, z, off, fam_keep, fam_test, reg_rounds, seed, ws, rp)
                if by_family else None)
         per_model = (_out_of_model_parts(X, zr, z, off, ok, np.concatenate([fv, c]), frame.model,
-                                         is_dispatch(X, dcol), reg_rounds, seed, ws, rp)
+                                         is_dispatch(X, dcol) & ~tr, reg_rounds, seed, ws, rp)
                      if dcol is not None and len(c) else [])
         if off is not None:
             val = (margin(reg, X[v]), off(X[v]), z[v]) if len(v) else None
@@ -176,16 +187,19 @@ def fit(frame: Frame, targets: list[str], *, seed: int = 0, alpha: float = ALPHA
     if not heads:
         raise InputError("no target had enough samples to train")
     info = {"rows": {"fit": int(len(fit_idx)), "validation": int(len(val_idx)),
-                     "calibration": int(len(cal_idx))},
+                     "calibration": int(len(cal_idx)),
+                     **({"transfer": int(tr.sum())} if tr.any() else {})},
             "holdout_metrics": holdout, "alpha": alpha, "recipe": recipe}
     return pre, heads, info
 
 
-def _held_out_families(frame: Frame, cal_idx: np.ndarray, seed: int) -> np.ndarray | None:
+def _held_out_families(frame: Frame, cal_idx: np.ndarray, seed: int,
+                       own: np.ndarray) -> np.ndarray | None:
     """A mask of the rows whose families the out-of-family residuals hold out (a third of
-    the families), or None with fewer than two families or no calibration rows."""
+    the families of the ``own`` rows, this CPU's; other CPUs' rows of those families are
+    held out too), or None with fewer than two families or no calibration rows."""
     root = np.array([family_root(f) for f in frame.family])
-    fams = np.unique(root)
+    fams = np.unique(root[own])
     if len(fams) < 2 or not len(cal_idx):
         return None
     rng = np.random.default_rng(seed)
@@ -324,11 +338,13 @@ def predict_rows(pre: Preprocessor, heads: dict[str, TargetHeads], Xraw: np.ndar
 
 def training_manifest(data_path: str, dataset_manifest: dict | list[dict], data: dict,
                       seed: int, info: dict, pre: Preprocessor, seconds: float,
-                      machine: dict, **training: object) -> dict:
+                      machine: dict, transfer: dict | None = None,
+                      **training: object) -> dict:
     """The model manifest's record of how it was trained; the same for local and Dask
     training. ``data`` holds the frame's hash, rows, groups and families. Several dataset
     manifests (`--data A,B`): the first one's name and hardware id lead, and ``datasets``
-    lists each."""
+    lists each. ``transfer``: the other CPUs' datasets the heads also fit
+    (``--transfer-data``)."""
     from costmodel.model.heads import RANK_PARAMS, REG_PARAMS
 
     manifests = dataset_manifest if isinstance(dataset_manifest, list) else [dataset_manifest]
@@ -340,6 +356,8 @@ def training_manifest(data_path: str, dataset_manifest: dict | list[dict], data:
                                       if m.get("updated")), default=None),
               "instructions_source": "callgrind `instructions` where measured, "
                                      "else `static_instructions`"}
+    if transfer:
+        record["transfer"] = transfer
     if len(manifests) > 1:
         record["hardware_ids"] = sorted({m.get("hardware", {}).get("id") for m in manifests})
         record["datasets"] = [{"path": p.strip(), "name": m.get("name"), "rows": m.get("rows"),

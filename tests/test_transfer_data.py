@@ -121,6 +121,7 @@ def test_eval_with_transfer_data_reports_on_own_rows(dataset, other, models, tmp
     assert result["transfer_data"]["rows"] == len(load_frames([str(other)]))
     lat = result["splits"]["unseen_shapes"]["latency"]
     assert lat["test_rows"] == len(own) and lat["kendall_tau"] is not None
+    assert "transfer data (other CPUs" in (tmp_path / "r.md").read_text()
 
 
 def test_bad_transfer_data_is_refused_before_any_work(dataset, tmp_path, capsys):

@@ -53,6 +53,10 @@ def markdown(result: dict) -> str:
               f"{machine.get('bandwidth_bytes_per_s', 0) / 1e9:.1f} GB/s, dispatch overhead "
               f"{machine.get('dispatch_overhead_s', 0) * 1e6:.2f} us (measured by the tool; "
               "the latency head's base margin is this roofline)", ""]
+    if tr := result.get("transfer_data"):
+        # Inserted before the blank line that ends the list.
+        lines[-1:-1] = [f"- transfer data (other CPUs; fit rows of every fold, never tested): "
+                        f"`{tr.get('path')}`, {tr.get('rows')} rows, {tr.get('groups')} groups"]
     noise = result.get("noise_ceiling") or {}
     if not noise.get("available"):
         lines += [f"**Noise ceiling: unavailable** – {noise.get('reason', '')}", ""]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ import pytest
 from costmodel.cli import main as costmodel_main
 from costmodel.collect import collect, synthetic_items
 from costmodel.model.artifact import load
-from costmodel.model.datasets import load_frames, load_manifests, load_transfer, with_transfer
+from costmodel.model.datasets import (concat_frames, load_frames, load_manifests,
+                                      load_transfer, with_transfer)
 from costmodel.model.features import FEATURE_NAMES, OTHER_CPU
 from costmodel.model.splits import make_split
 from tests.cli_run import run_cli
@@ -143,3 +145,12 @@ def test_bad_transfer_data_is_refused_before_any_work(dataset, tmp_path, capsys)
 def _copy(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def test_frames_keep_their_own_ranking_groups_when_concatenated(dataset, other):
+    own = load_frames([str(dataset)])
+    marked = load_transfer([str(other)], load_manifests([str(dataset)]))[0]
+    marked = replace(marked, defaults_target_cpu=own.defaults_target_cpu)
+    both = concat_frames([own, marked])
+    assert list(both.ranking_group[len(own):]) == list(marked.ranking_group)
+    assert list(both.ranking_group[:len(own)]) == list(own.group)

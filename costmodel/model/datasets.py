@@ -76,7 +76,11 @@ def _ranking_groups(frames: Sequence[Frame], names: Sequence[str]
     ids = [set(map(str, f.ranking_group)) for f in frames]
     shared = {g for i, a in enumerate(ids) for b in ids[i + 1:] for g in a & b}
     if not shared:
-        return None, [f.repeats for f in frames]
+        if all(f.rank_group is None for f in frames):
+            return None, [f.repeats for f in frames]
+        # Frames that already rank within their own groups keep them.
+        return (np.concatenate([f.ranking_group.astype(object) for f in frames]),
+                [f.repeats for f in frames])
     groups, repeats = [], []
     for f, name in zip(frames, names):
         g = f.ranking_group.astype(object)

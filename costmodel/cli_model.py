@@ -30,8 +30,9 @@ def _progress(quiet: bool):
 def cmd_train(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import save
     from costmodel.model.baselines import microbenchmark, read_calibration
-    from costmodel.model.datasets import (data_paths, load_frames, load_manifests,
-                                          load_transfer, transfer_record, with_transfer)
+    from costmodel.model.datasets import (check_transfer, data_paths, load_frames,
+                                          load_manifests, load_transfer, transfer_record,
+                                          with_transfer)
     from costmodel.model.predictor import CostModel
     from costmodel.model.targets import parse_targets
     from costmodel.model.train import fit, training_manifest
@@ -56,6 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
     dmanifests = load_manifests(paths)
+    check_transfer(tpaths, dmanifests)
     frame = load_frames(paths, progress=_progress(args.quiet))   # checks one CPU first
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
@@ -134,8 +136,9 @@ def _f(v) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from costmodel.model.artifact import load
-    from costmodel.model.datasets import (data_paths, load_frames, load_manifests,
-                                          load_transfer, transfer_record, with_transfer)
+    from costmodel.model.datasets import (check_transfer, data_paths, load_frames,
+                                          load_manifests, load_transfer, transfer_record,
+                                          with_transfer)
     from costmodel.model.evaluate import evaluate, noise_ceiling
     from costmodel.model.report import markdown
     from costmodel.model.splits import SPLITS
@@ -154,6 +157,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
     html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
     tpaths = _transfer_paths(args)
+    check_transfer(tpaths, load_manifests(data_paths(args.data)[:1]))
     frame = load_frames(data_paths(args.data), progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
     transfer = load_transfer(tpaths, load_manifests(data_paths(args.data)[:1]),

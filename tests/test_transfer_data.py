@@ -126,14 +126,19 @@ def test_eval_with_transfer_data_reports_on_own_rows(dataset, other, models, tmp
     assert "transfer data (other CPUs" in (tmp_path / "r.md").read_text()
 
 
-def test_bad_transfer_data_is_refused_before_any_work(dataset, tmp_path, capsys):
+def test_bad_transfer_data_is_refused_before_any_work(dataset, models, tmp_path, capsys):
     out = tmp_path / "m"
     # A dataset of --data's own CPU belongs in --data.
+    same = str(_copy(dataset, tmp_path / "same"))
     rc, err = run_cli(costmodel_main, ["train", "--data", str(dataset), "--transfer-data",
-                                       str(_copy(dataset, tmp_path / "same")), "--out",
-                                       str(out), "--targets", "latency"], capsys)
+                                       same, "--out", str(out), "--targets", "latency"], capsys)
     assert rc == 2 and "add it to --data" in err and "Traceback" not in err, err
-    assert not out.exists()
+    assert not out.exists() and "featuriz" not in err
+    report = tmp_path / "r.md"
+    rc, err = run_cli(costmodel_main, ["eval", "--model", str(models["plain"]), "--data",
+                                       str(dataset), "--transfer-data", same, "--report",
+                                       str(report)], capsys)
+    assert rc == 2 and "add it to --data" in err and not report.exists(), err
     rc, err = run_cli(costmodel_main, ["train", "--data", str(dataset), "--transfer-data",
                                        str(dataset), "--out", str(out)], capsys)
     assert rc == 2 and "also in --data" in err and not out.exists(), err

@@ -117,20 +117,25 @@ def concat_frames(frames: Sequence[Frame], names: Sequence[str] | None = None) -
     return Frame(**kw)
 
 
+def check_transfer(paths: Sequence[str], own: Sequence[dict]) -> None:
+    """Refuse --transfer-data datasets that are invalid or of --data's own hardware (whose
+    manifests are ``own``): cheap, so commands call it before any featurizing."""
+    mine = own[0].get("hardware", {})
+    for p, m in zip(paths, load_manifests(paths)):
+        hw = m.get("hardware", {})
+        if all(hw.get(k) == mine.get(k) for k in SAME_HARDWARE):
+            raise InputError(f"--transfer-data: {p} was measured on the same hardware as "
+                             f"--data ({mine.get('cpu_model')!r}, IREE target "
+                             f"{mine.get('iree_target_cpu')!r}); add it to --data instead")
+
+
 def load_transfer(paths: Sequence[str], own: Sequence[dict], *, progress=None) -> list[Frame]:
     """``--transfer-data``: datasets timed on other CPUs than ``--data`` (whose manifests are
     ``own``), each a frame of rows marked ``transfer``, with the feature ``data.other_cpu``
     set to 1. A dataset's ranking groups stay its own (``<group>@<dataset>``): the ranking
     head pairs only candidates timed side by side on one CPU. A dataset of --data's own CPU
     is refused: it belongs in --data."""
-    manifests = load_manifests(paths)
-    mine = own[0].get("hardware", {})
-    for p, m in zip(paths, manifests):
-        hw = m.get("hardware", {})
-        if all(hw.get(k) == mine.get(k) for k in SAME_HARDWARE):
-            raise InputError(f"--transfer-data: {p} was measured on the same hardware as "
-                             f"--data ({mine.get('cpu_model')!r}, IREE target "
-                             f"{mine.get('iree_target_cpu')!r}); add it to --data instead")
+    check_transfer(paths, own)
     frames = []
     names = [Path(p).name for p in paths]
     for i, p in enumerate(paths):

@@ -57,11 +57,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     machine = read_calibration(args.calibration) if args.calibration else None
     t0 = time.perf_counter()
     dmanifests = load_manifests(paths)
-    check_transfer(tpaths, dmanifests)
+    tmanifests = check_transfer(tpaths, dmanifests)
     frame = load_frames(paths, progress=_progress(args.quiet))   # checks one CPU first
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups, "
         f"{len(set(frame.family))} families; featurized in {time.perf_counter() - t0:.1f}s")
-    transfer = load_transfer(tpaths, dmanifests, progress=_progress(args.quiet))
+    transfer = load_transfer(tpaths, progress=_progress(args.quiet))
     if transfer:
         say(f"--transfer-data {args.transfer_data}: {sum(map(len, transfer))} samples, "
             f"{sum(len(set(f.group)) for f in transfer)} groups (fit rows, marked data.other_cpu)")
@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
          "groups": len(set(own_frame.group)), "families": sorted(set(own_frame.family)),
          "defaults_target_cpu": own_frame.defaults_target_cpu},
         args.seed, info, pre, time.perf_counter() - t0, machine,
-        transfer=transfer_record(tpaths, transfer) if transfer else None)
+        transfer=transfer_record(tpaths, tmanifests, transfer) if transfer else None)
     out = save(CostModel(pre, heads, manifest), args.out)
     say(f"saved {out} ({len(heads)} targets) in {time.perf_counter() - t0:.0f}s")
     if not args.quiet:   # the final summary table, on stderr like the progress
@@ -157,11 +157,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = check_out_file(args.report or Path(args.model) / "report.md", "--report")
     html = check_out_file(args.html_report or report.with_suffix(".html"), "--html-report")
     tpaths = _transfer_paths(args)
-    check_transfer(tpaths, load_manifests(data_paths(args.data)[:1]))
+    tmanifests = (check_transfer(tpaths, load_manifests(data_paths(args.data)[:1]))
+                  if tpaths else [])
     frame = load_frames(data_paths(args.data), progress=_progress(args.quiet))
     say(f"{args.data}: {len(frame)} feasible samples, {len(set(frame.group))} groups")
-    transfer = load_transfer(tpaths, load_manifests(data_paths(args.data)[:1]),
-                             progress=_progress(args.quiet)) if tpaths else []
+    transfer = load_transfer(tpaths, progress=_progress(args.quiet))
     if args.folds > (n_groups := len(set(frame.group))):
         # Every split holds out whole groups (or rows of them): more folds than groups
         # would leave folds without test rows.
@@ -174,7 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if transfer:
         # Every fold's training adds these rows (never its test kernels); metrics, baselines
         # and the noise ceiling stay on --data.
-        result["transfer_data"] = transfer_record(tpaths, transfer)
+        result["transfer_data"] = transfer_record(tpaths, tmanifests, transfer)
     own_frame, frame = frame, with_transfer(frame, transfer)
     seeds = [args.seed + i for i in range(args.seeds)]
     preds: dict = {}

@@ -15,8 +15,7 @@ import pytest
 from costmodel.cli import main as costmodel_main
 from costmodel.collect import collect, synthetic_items
 from costmodel.model.artifact import load
-from costmodel.model.datasets import (concat_frames, load_frames, load_manifests,
-                                      load_transfer, with_transfer)
+from costmodel.model.datasets import concat_frames, load_frames, load_transfer, with_transfer
 from costmodel.model.features import FEATURE_NAMES, OTHER_CPU
 from costmodel.model.splits import make_split
 from tests.cli_run import run_cli
@@ -79,7 +78,7 @@ def test_transfer_rows_are_fit_rows_marked_as_another_cpu(dataset, other, models
     assert OTHER_CPU in moved.pre.names and OTHER_CPU not in plain.pre.names
     X = load_frames([str(dataset)]).X
     assert not X[:, FEATURE_NAMES.index(OTHER_CPU)].any()
-    marked = load_transfer([str(other)], load_manifests([str(dataset)]))[0].X
+    marked = load_transfer([str(other)])[0].X
     assert (marked[:, FEATURE_NAMES.index(OTHER_CPU)] == 1).all()
     a, b = plain.heads["latency"], moved.heads["latency"]
     assert not np.array_equal(a.predict_log(plain.pre.transform(X)),
@@ -89,8 +88,7 @@ def test_transfer_rows_are_fit_rows_marked_as_another_cpu(dataset, other, models
 def test_folds_test_only_own_rows_and_train_on_transfer_rows_of_other_kernels(
         dataset, same_kernels):
     own = load_frames([str(dataset)])
-    both = with_transfer(own, load_transfer([str(same_kernels)],
-                                            load_manifests([str(dataset)])))
+    both = with_transfer(own, load_transfer([str(same_kernels)]))
     n = len(own)
     assert both.data_hash == own.data_hash and len(both) == 2 * n
     assert both.transfer.sum() == n and not both.transfer[:n].any()
@@ -154,7 +152,7 @@ def _copy(src: Path, dst: Path) -> Path:
 
 def test_frames_keep_their_own_ranking_groups_when_concatenated(dataset, other):
     own = load_frames([str(dataset)])
-    marked = load_transfer([str(other)], load_manifests([str(dataset)]))[0]
+    marked = load_transfer([str(other)])[0]
     marked = replace(marked, defaults_target_cpu=own.defaults_target_cpu)
     both = concat_frames([own, marked])
     assert list(both.ranking_group[len(own):]) == list(marked.ranking_group)

@@ -117,25 +117,27 @@ def concat_frames(frames: Sequence[Frame], names: Sequence[str] | None = None) -
     return Frame(**kw)
 
 
-def check_transfer(paths: Sequence[str], own: Sequence[dict]) -> None:
-    """Refuse --transfer-data datasets that are invalid or of --data's own hardware (whose
-    manifests are ``own``): cheap, so commands call it before any featurizing."""
-    mine = own[0].get("hardware", {})
-    for p, m in zip(paths, load_manifests(paths)):
+def check_transfer(paths: Sequence[str], own: Sequence[dict]) -> list[dict]:
+    """The manifests of --transfer-data's datasets, refusing invalid ones and any of
+    --data's own hardware (whose manifests are ``own``; such a dataset belongs in --data).
+    Cheap, so commands call it before any featurizing."""
+    manifests = load_manifests(paths)
+    mine = own[0].get("hardware", {}) if own else {}
+    for p, m in zip(paths, manifests):
         hw = m.get("hardware", {})
         if all(hw.get(k) == mine.get(k) for k in SAME_HARDWARE):
             raise InputError(f"--transfer-data: {p} was measured on the same hardware as "
                              f"--data ({mine.get('cpu_model')!r}, IREE target "
                              f"{mine.get('iree_target_cpu')!r}); add it to --data instead")
+    return manifests
 
 
-def load_transfer(paths: Sequence[str], own: Sequence[dict], *, progress=None) -> list[Frame]:
-    """``--transfer-data``: datasets timed on other CPUs than ``--data`` (whose manifests are
-    ``own``), each a frame of rows marked ``transfer``, with the feature ``data.other_cpu``
-    set to 1. A dataset's ranking groups stay its own (``<group>@<dataset>``): the ranking
-    head pairs only candidates timed side by side on one CPU. A dataset of --data's own CPU
-    is refused: it belongs in --data."""
-    check_transfer(paths, own)
+def load_transfer(paths: Sequence[str], *, progress=None) -> list[Frame]:
+    """``--transfer-data``: datasets timed on other CPUs than ``--data`` (checked by
+    ``check_transfer`` first), each a frame of rows marked ``transfer``, with the feature
+    ``data.other_cpu`` set to 1. A dataset's ranking groups stay its own
+    (``<group>@<dataset>``): the ranking head pairs only candidates timed side by side on
+    one CPU."""
     frames = []
     names = [Path(p).name for p in paths]
     for i, p in enumerate(paths):
@@ -166,9 +168,10 @@ def with_transfer(frame: Frame, transfer: Sequence[Frame]) -> Frame:
     return both
 
 
-def transfer_record(paths: Sequence[str], frames: Sequence[Frame]) -> dict:
-    """What a model's manifest says about its --transfer-data."""
-    manifests = load_manifests(paths)
+def transfer_record(paths: Sequence[str], manifests: Sequence[dict],
+                    frames: Sequence[Frame]) -> dict:
+    """What a model's manifest says about its --transfer-data (``manifests``: from
+    ``check_transfer``)."""
     return {"path": ",".join(paths), "rows": int(sum(len(f) for f in frames)),
             "groups": int(sum(len(set(f.group)) for f in frames)),
             "hash": hashlib.sha256("+".join(f.data_hash for f in frames).encode()).hexdigest(),

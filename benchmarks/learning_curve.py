@@ -11,7 +11,9 @@ report the eval's metrics over the pooled test predictions, per share:
 ``--extra D[,D2]`` adds the rows of more datasets of the same CPU to every fold's training
 rows at the full share (never to its test rows, and without the test groups' kernels or, on
 unseen families, the test families), and reports that fit beside the curve, on the same
-test rows: what another collection is worth.
+test rows: what another collection is worth. ``--transfer-data D[,D2]`` (datasets of other
+CPUs, as in `costmodel eval`) joins every fit at every share, never with the test kernels,
+families or models: the curve of a model trained like `train --transfer-data`.
 
 Beside them: how well the full-data model ranks its own training rows, the dataset's
 repeat-run noise ceiling, and the least-squares gain in Kendall tau per doubling of the
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", default=None,
                     help="datasets (comma list, same CPU) added to every fold's training rows "
                          "at the full share; tested rows stay --data's")
+    ap.add_argument("--transfer-data", default=None, metavar="DATASETS",
+                    help="other CPUs' datasets (comma list) in every fit, as `costmodel eval "
+                         "--transfer-data`")
     ap.add_argument("--model", default=shipped("models/default"),
                     help="gives the roofline calibration (the latency head's margin)")
     ap.add_argument("--split", default="unseen_shapes",
@@ -107,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from costmodel.errors import InputError
     from costmodel.model.artifact import read_manifest
-    from costmodel.model.datasets import (check_same_hardware, concat_frames, data_paths,
-                                          load_frames, load_manifests)
+    from costmodel.model.datasets import (check_same_hardware, check_transfer, concat_frames,
+                                          data_paths, load_frames, load_manifests,
+                                          load_transfer, with_transfer)
     from costmodel.model.evaluate import fold_results, noise_ceiling
     from costmodel.model.splits import make_split
 
@@ -121,12 +127,26 @@ def main(argv: list[str] | None = None) -> int:
         except InputError:
             ap.error("--extra repeats a dataset of --data")
         check_same_hardware(paths + extra_paths, load_manifests(paths + extra_paths))
+    tpaths = data_paths(args.transfer_data) if args.transfer_data else []
+    if {str(Path(p).resolve()) for p in tpaths} & {str(Path(p).resolve())
+                                                    for p in paths + extra_paths}:
+        ap.error("--transfer-data repeats a dataset of --data or --extra")
+    transfer = (load_transfer(tpaths) if check_transfer(tpaths, load_manifests(paths[:1]))
+                else [])
     base = load_frames(paths)
-    # The split is made on --data alone; --extra rows come after them in one frame.
-    sp = make_split(args.split, base, k=args.folds, seed=args.seed)
-    frame = concat_frames([base, load_frames(extra_paths)]) if extra_paths else base
+    # The split is made on --data (and the transfer rows, which it never tests); --extra
+    # rows go between the two in one frame, so fold indices past --data's shift by them.
+    sp = make_split(args.split, with_transfer(base, transfer), k=args.folds, seed=args.seed)
+    own = concat_frames([base, load_frames(extra_paths)]) if extra_paths else base
+    frame = with_transfer(own, transfer)
     frame.y = {"latency": frame.y["latency"]}
-    extra_rows = np.arange(len(base), len(frame))
+    extra_rows = np.arange(len(base), len(own))
+    if len(extra_rows) and transfer:
+        shift = len(extra_rows)
+        sp.folds = [tuple(np.where(ix >= len(base), ix + shift, ix) for ix in fold)
+                    for fold in sp.folds]
+    other = (np.zeros(len(frame), dtype=bool) if frame.transfer is None
+             else frame.transfer)
     if sp.unavailable or not sp.folds:
         print(f"error: split {args.split} is unavailable on {args.data}: {sp.unavailable}",
               file=sys.stderr)
@@ -139,14 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     for frac in fracs:
         for d in range(1 if frac == 1.0 else args.draws):
             for fi, (tr, te) in enumerate(sp.folds):
-                groups = np.unique(frame.group[tr])
+                # The share is of --data's groups; transfer rows join every share whole.
+                groups = np.unique(frame.group[tr[~other[tr]]])
                 if frac < 1.0:
                     rng = np.random.default_rng([args.seed + fi, d, int(frac * 1e6)])
                     keep = rng.choice(groups, max(2, round(len(groups) * frac)), replace=False)
-                    tr = tr[np.isin(frame.group[tr], keep)]
+                    tr = tr[np.isin(frame.group[tr], keep) | other[tr]]
                 name = f"{frac}#{d}"
-                n_test[name, fi], n_groups[name, fi] = len(te), len(np.unique(frame.group[tr]))
-                tasks.append((name, fi, tr, np.concatenate([te, tr]) if frac == 1.0 else te,
+                n_test[name, fi] = len(te)
+                n_groups[name, fi] = len(np.unique(frame.group[tr[~other[tr]]]))
+                # At the full share the own training rows are predicted after the test rows.
+                tasks.append((name, fi, tr, np.concatenate([te, tr[~other[tr]]])
+                              if frac == 1.0 else te,
                               args.seed + fi))
                 if frac == 1.0 and len(extra_rows):
                     # Never the test groups' kernels (a kernel in both is one group), and
@@ -155,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                     unit = frame.family if args.split == "unseen_families" else frame.group
                     add = extra_rows[~np.isin(unit[extra_rows], unit[te])]
                     both = np.concatenate([tr, add])
-                    n_groups["extra", fi] = len(np.unique(frame.group[both]))
+                    n_groups["extra", fi] = len(np.unique(frame.group[both[~other[both]]]))
                     tasks.append(("extra", fi, both, te, args.seed + fi))
     bar = tqdm(total=len(tasks), desc="fits", unit="fit", file=sys.stderr,
                disable=args.json and not sys.stderr.isatty())
@@ -190,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         if own:
             row["train_fit_kendall_tau"] = float(np.mean(own))
         rows.append(row)
-    res = {"data": args.data, "split": args.split, "folds": len(sp.folds), "seed": args.seed,
+    res = {"data": args.data, **({"transfer_data": args.transfer_data} if transfer else {}),
+           "split": args.split, "folds": len(sp.folds), "seed": args.seed,
            "draws": args.draws, "curve": rows}
     if len(extra_rows):
         te_all, cost, value = [], [], []

@@ -52,3 +52,45 @@ def test_benchmarks_report_a_missing_dataset_without_a_traceback(tmp_path):
         assert r.returncode == 2, (script, r.stderr)
         assert r.stderr.startswith("error: ") and str(missing) in r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_transfer_data_joins_every_fit_and_its_full_share_matches_eval(dataset, model_dir,
+                                                                       tmp_path, capsys):
+    """With --transfer-data the full share is `costmodel eval --transfer-data`'s figure, the
+    share counts --data's groups only, and a dataset of --data is refused as transfer data.
+    The transfer copy holds the same kernels, so each fold fits only its training kernels'
+    copies."""
+    import shutil
+
+    from costmodel.model.artifact import read_manifest
+    from costmodel.model.datasets import load_frames, load_transfer, with_transfer
+    from costmodel.model.evaluate import evaluate
+
+    other = tmp_path / "zen9"
+    shutil.copytree(dataset, other)
+    m = json.loads((other / "manifest.json").read_text())
+    m["hardware"]["iree_target_cpu"] = "znver9"   # as if timed on another CPU
+    (other / "manifest.json").write_text(json.dumps(m))
+    rc = main(["--data", str(dataset), "--model", str(model_dir), "--transfer-data",
+               str(other), "--fractions", "1",
+               "--folds", "2", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    (full,) = res["curve"]
+    assert res["transfer_data"] == str(other)
+    both = with_transfer(load_frames([str(dataset)]), load_transfer([str(other)]))
+    ev = evaluate(both, ["latency"], read_manifest(model_dir)["machine"], folds=2,
+                  splits=["unseen_shapes"])["splits"]["unseen_shapes"]["latency"]
+    for k in ("kendall_tau", "top1_slowdown", "mape"):
+        assert full[k] == pytest.approx(ev[k], rel=1e-9), k
+    plain = main(["--data", str(dataset), "--model", str(model_dir), "--fractions", "1",
+                  "--folds", "2", "--json"])
+    assert plain == 0
+    alone = json.loads(capsys.readouterr().out)["curve"][0]
+    # Transfer rows are fit rows, not groups of the share.
+    assert full["train_groups_per_fold"] == alone["train_groups_per_fold"]
+    assert full["kendall_tau"] != alone["kendall_tau"]
+    with pytest.raises(SystemExit) as exc:
+        main(["--data", str(dataset), "--model", str(model_dir), "--transfer-data",
+              str(dataset)])
+    assert exc.value.code == 2 and "--transfer-data repeats" in capsys.readouterr().err

@@ -168,3 +168,29 @@ def test_a_kernel_in_two_datasets_is_one_split_unit_and_two_ranking_groups(datas
     shared = {str(g) for g in one.group if g != g0}
     assert set(joined.ranking_group[-len(other):]) == {f"{g}@z" for g in shared}
     assert concat_frames([other]).rank_group is None
+
+
+def test_learning_curve_extra_with_transfer_data_keeps_the_base_curve(dataset, second,
+                                                                      model_dir, tmp_path,
+                                                                      capsys):
+    """--extra rows sit between --data's and the transfer rows: the base curve must be the
+    same fits as without --extra, and the extra fit adds exactly the extra groups."""
+    import shutil
+
+    from benchmarks.learning_curve import main as curve
+
+    other = tmp_path / "zen9"
+    shutil.copytree(dataset, other)
+    m = json.loads((other / "manifest.json").read_text())
+    m["hardware"]["iree_target_cpu"] = "znver9"   # as if timed on another CPU
+    (other / "manifest.json").write_text(json.dumps(m))
+    args = ["--data", str(dataset), "--model", str(model_dir), "--transfer-data", str(other),
+            "--fractions", "1", "--folds", "2", "--json"]
+    assert curve(args) == 0
+    alone = json.loads(capsys.readouterr().out)["curve"][0]
+    assert curve(args + ["--extra", str(second)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    for k in ("kendall_tau", "top1_slowdown", "mape", "train_groups_per_fold"):
+        assert res["curve"][0][k] == pytest.approx(alone[k], rel=1e-9), k
+    added = len(set(load_frame(str(second)).group))
+    assert res["extra"]["train_groups_per_fold"] == alone["train_groups_per_fold"] + added

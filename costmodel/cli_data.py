@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from costmodel.cli_args import (CHECKOUT, check_out_dir, fraction, nonneg_int,
@@ -49,17 +52,38 @@ def cmd_collect(args: argparse.Namespace) -> int:
         raise InputError("nothing to collect: give --samples N and/or --real-models")
     check_out_dir(args.out)
     from costmodel.distributed import resolve_scheduler
-    stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,
-                    checkpoint_every=args.checkpoint_every, progress=not args.quiet,
-                    scheduler=resolve_scheduler(args.scheduler),
-                    allow_mixed_hardware=args.allow_mixed_hardware,
-                    collection=collection_record(args, families, models))
+    with _sigterm_interrupts():
+        stats = collect(items, args.out, workers=args.workers, time_cap_s=args.time_cap,
+                        checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+                        scheduler=resolve_scheduler(args.scheduler),
+                        allow_mixed_hardware=args.allow_mixed_hardware,
+                        collection=collection_record(args, families, models))
     _summary(args.out, stats)
     if stats.interrupted:
         print("interrupted: finished samples are saved; run the same command to resume",
               file=sys.stderr)
         return 130
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM stops a collection the way Ctrl-C does: the finished samples are exported to
+    Parquet before exit. A collection started in the background ignores SIGINT (the shell
+    sets that), so SIGTERM is how it is stopped, and without this it died with the
+    Parquet files up to --checkpoint-every samples behind the staging journal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield   # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def collection_record(args: argparse.Namespace, families: list[str], models: list[str]) -> dict:

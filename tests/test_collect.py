@@ -115,6 +115,27 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
         assert after[key]["measured_at"] == json.loads(row)["measured_at"]
 
 
+def test_sigterm_exports_every_finished_sample_before_exit(tmp_path):
+    """A background collection is stopped with SIGTERM: it exits 130 with the Parquet
+    files holding every sample the journal has (not the last checkpoint's)."""
+    out = tmp_path / "stopped"
+    args = [sys.executable, "-m", "costmodel", "collect", "--families", "transpose,reduction",
+            "--samples", "8", "--schedules-per-group", "4", "--out", str(out),
+            "--checkpoint-every", "1000"]
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    deadline = time.time() + 300
+    while _journal_count(out) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "run the same command to resume" in err
+    samples, _, manifest = load(out)
+    assert 3 <= manifest["rows"] == samples.num_rows == _journal_count(out) < 8
+
+
 def test_fresh_clone_resumes_from_parquet(tmp_path):
     out = tmp_path / "ds"
     items = synthetic_items(["transpose"], 2, schedules_per_group=2)

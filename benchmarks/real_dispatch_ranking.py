@@ -10,7 +10,10 @@ schedules of these same dispatches, so for it the pools are no longer held out (
 unseen-models split on cpu-v7 is the held-out measure). Per dispatch this ranks the pool by
 the model's latency rank cost and reports the eval's metrics (within-dispatch Kendall tau,
 top-1 / top-5 slowdown, TenSet top-k), beside the roofline baseline (the model's own
-calibration, with the schedule's vector padding), trusting IREE's default, and random ranking:
+calibration, with the schedule's vector padding), trusting IREE's default, and random ranking.
+``model_order_trials_to_95`` is, per dispatch, how many candidates one takes in the model's
+order until one is within 95% of the pool's best (the tuner bench's measure, for the bare
+ranking with no search around it), with its mean and median:
 
     .venv/bin/python benchmarks/real_dispatch_ranking.py [--model models/default]
         [--pool 128] [--dispatches 40] [--cache-dir DIR] [--json]
@@ -42,6 +45,13 @@ def print_table(res: dict, rows: tuple[str, ...]) -> None:
         row = res[who]
         print(f"{who:{w}s}" + "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>18s}"
                                       for k in KEYS))
+
+
+def trials_to_fraction(cost: np.ndarray, y: np.ndarray, fraction: float = 0.95) -> int:
+    """1-based position, in ascending ``cost`` order, of the first candidate whose latency
+    ``y`` is within ``fraction`` of the best (best / y >= fraction)."""
+    order = np.argsort(cost, kind="stable")
+    return int(np.argmax(y.min() / y[order] >= fraction)) + 1
 
 
 def pool_rows(model, pool) -> tuple[np.ndarray, np.ndarray]:
@@ -119,11 +129,18 @@ def main(argv: list[str] | None = None) -> int:
            "random": {k: v for k, v in random_metrics(y, groups).items() if k in KEYS},
            "per_dispatch": {nm: ranking_metrics(cost[g], y[g], [np.arange(len(g))])["kendall_tau"]
                             for nm, g in zip(names, groups)}}
+    trials = {nm: trials_to_fraction(cost[g], y[g]) for nm, g in zip(names, groups)}
+    res["model_order_trials_to_95"] = {"mean": statistics.fmean(trials.values()),
+                                       "median": statistics.median(trials.values()),
+                                       "per_dispatch": trials}
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
     print(f"{len(pools)} real dispatches, {len(y)} measured candidates ({args.model})")
     print_table(res, ("model", "roofline", "compiler_default", "random"))
+    t = res["model_order_trials_to_95"]
+    print(f"candidates taken in the model's order to reach 95% of each pool's best: "
+          f"mean {t['mean']:.2f}, median {t['median']:g}")
     return 0
 
 

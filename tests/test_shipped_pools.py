@@ -36,6 +36,11 @@ def test_pool_benchmarks_replay_the_shipped_pools(bench, capsys):
     ranked = res["prior"] if bench == "prior_ranking" else res["model"]
     # Real timings of real schedules: the learned ranking orders them better than chance.
     assert 0.1 < ranked["kendall_tau"] <= 1
+    if bench == "real_dispatch_ranking":
+        trials = res["model_order_trials_to_95"]
+        assert len(trials["per_dispatch"]) == 12
+        # A position in a pool of 128 sampled schedules plus IREE's default.
+        assert all(1 <= t <= 129 for t in trials["per_dispatch"].values())
     assert sorted((f.name, f.stat().st_mtime_ns) for f in POOLS.iterdir()) == before
 
 
@@ -50,3 +55,13 @@ def test_prior_ranking_scores_priors_without_the_cost_model_column(capsys):
     both = json.loads(capsys.readouterr().out)
     assert 0 < both["cost_model_gain_share"] < 1
     assert both["prior"]["kendall_tau"] != alone["prior"]["kendall_tau"]
+
+
+def test_trials_to_fraction_counts_candidates_in_cost_order():
+    import numpy as np
+
+    from benchmarks.real_dispatch_ranking import trials_to_fraction
+    y = np.array([2.0, 1.0, 1.04, 3.0])
+    assert trials_to_fraction(np.array([0, 3, 2, 1]), y) == 3    # 2.0, 3.0, then 1.04
+    assert trials_to_fraction(np.array([0, 3, 2, 1]), y, fraction=0.99) == 4
+    assert trials_to_fraction(np.array([1, 0, 2, 3]), y) == 1

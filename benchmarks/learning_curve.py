@@ -128,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--extra repeats a dataset of --data")
         check_same_hardware(paths + extra_paths, load_manifests(paths + extra_paths))
     tpaths = data_paths(args.transfer_data) if args.transfer_data else []
-    if {str(Path(p).resolve()) for p in tpaths} & {str(Path(p).resolve())
-                                                    for p in paths + extra_paths}:
-        ap.error("--transfer-data repeats a dataset of --data or --extra")
+    if tpaths:
+        try:   # data_paths' own check, as for --extra above
+            data_paths(",".join(paths + extra_paths + tpaths))
+        except InputError:
+            ap.error("--transfer-data repeats a dataset of --data or --extra")
     transfer = (load_transfer(tpaths) if check_transfer(tpaths, load_manifests(paths[:1]))
                 else [])
     base = load_frames(paths)

@@ -60,17 +60,12 @@ def test_transfer_data_joins_every_fit_and_its_full_share_matches_eval(dataset, 
     share counts --data's groups only, and a dataset of --data is refused as transfer data.
     The transfer copy holds the same kernels, so each fold fits only its training kernels'
     copies."""
-    import shutil
-
     from costmodel.model.artifact import read_manifest
     from costmodel.model.datasets import load_frames, load_transfer, with_transfer
     from costmodel.model.evaluate import evaluate
+    from tests.other_cpu import as_other_cpu
 
-    other = tmp_path / "zen9"
-    shutil.copytree(dataset, other)
-    m = json.loads((other / "manifest.json").read_text())
-    m["hardware"]["iree_target_cpu"] = "znver9"   # as if timed on another CPU
-    (other / "manifest.json").write_text(json.dumps(m))
+    other = as_other_cpu(dataset, tmp_path / "zen9")
     rc = main(["--data", str(dataset), "--model", str(model_dir), "--transfer-data",
                str(other), "--fractions", "1",
                "--folds", "2", "--json"])

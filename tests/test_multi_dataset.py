@@ -175,15 +175,10 @@ def test_learning_curve_extra_with_transfer_data_keeps_the_base_curve(dataset, s
                                                                       capsys):
     """--extra rows sit between --data's and the transfer rows: the base curve must be the
     same fits as without --extra, and the extra fit adds exactly the extra groups."""
-    import shutil
-
     from benchmarks.learning_curve import main as curve
+    from tests.other_cpu import as_other_cpu
 
-    other = tmp_path / "zen9"
-    shutil.copytree(dataset, other)
-    m = json.loads((other / "manifest.json").read_text())
-    m["hardware"]["iree_target_cpu"] = "znver9"   # as if timed on another CPU
-    (other / "manifest.json").write_text(json.dumps(m))
+    other = as_other_cpu(dataset, tmp_path / "zen9")
     args = ["--data", str(dataset), "--model", str(model_dir), "--transfer-data", str(other),
             "--fractions", "1", "--folds", "2", "--json"]
     assert curve(args) == 0

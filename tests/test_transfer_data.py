@@ -19,14 +19,7 @@ from costmodel.model.datasets import concat_frames, load_frames, load_transfer, 
 from costmodel.model.features import FEATURE_NAMES, OTHER_CPU
 from costmodel.model.splits import make_split
 from tests.cli_run import run_cli
-
-
-def _as_other_cpu(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    m = json.loads((dst / "manifest.json").read_text())
-    m["hardware"]["iree_target_cpu"] = "znver9"
-    (dst / "manifest.json").write_text(json.dumps(m))
-    return dst
+from tests.other_cpu import as_other_cpu
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +30,12 @@ def other(tmp_path_factory, dataset) -> Path:
     more = root / "more"
     collect(synthetic_items(["matmul", "transpose"], 20, schedules_per_group=5, seed=21),
             str(more), workers=1, time_cap_s=0.2, progress=False)
-    return _as_other_cpu(more, root / "zen9")
+    return as_other_cpu(more, root / "zen9")
 
 
 @pytest.fixture(scope="module")
 def same_kernels(tmp_path_factory, dataset) -> Path:
-    return _as_other_cpu(dataset, tmp_path_factory.mktemp("transfer2") / "zen9-same")
+    return as_other_cpu(dataset, tmp_path_factory.mktemp("transfer2") / "zen9-same")
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,13 @@ def print_table(res: dict, rows: tuple[str, ...]) -> None:
                                       for k in KEYS))
 
 
-def trials_to_fraction(cost: np.ndarray, y: np.ndarray, fraction: float = 0.95) -> int:
+def trials_to_fraction(cost: np.ndarray, y: np.ndarray, fraction: float | None = None) -> int:
     """1-based position, in ascending ``cost`` order, of the first candidate whose latency
-    ``y`` is within ``fraction`` of the best (best / y >= fraction)."""
+    ``y`` is within ``fraction`` of the best (best / y >= fraction): the tuner bench's
+    ``trials_to`` on a model order, at its ``FRACTION`` unless given."""
+    from tuner.schedules.bench import FRACTION
+
+    fraction = FRACTION if fraction is None else fraction
     order = np.argsort(cost, kind="stable")
     return int(np.argmax(y.min() / y[order] >= fraction)) + 1
 
